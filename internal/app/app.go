@@ -1,0 +1,418 @@
+// Package app wires lienthong's parts from a config: the Kafka bus (the
+// embedded broker when no brokers are configured), the gateway, the router,
+// delivery and the HTTP server, for the roles a process runs. cmd/lienthong
+// calls it; tests start it in-process or as a real process.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"github.com/lienthong/lienthong/internal/auth"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/gateway"
+	"github.com/lienthong/lienthong/internal/kafkabus"
+	"github.com/lienthong/lienthong/schemas"
+)
+
+// Roles a process can run.
+const (
+	RoleGateway  = "gateway"
+	RoleRouter   = "router"
+	RoleDelivery = "delivery"
+)
+
+// AllRoles is the default.
+var AllRoles = []string{RoleGateway, RoleRouter, RoleDelivery}
+
+// ParseRoles parses "gateway,router".
+func ParseRoles(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return AllRoles, nil
+	}
+	var out []string
+	for _, r := range strings.Split(s, ",") {
+		r = strings.TrimSpace(r)
+		switch r {
+		case RoleGateway, RoleRouter, RoleDelivery:
+			out = append(out, r)
+		default:
+			return nil, fmt.Errorf("unknown role %q (want gateway, router, delivery)", r)
+		}
+	}
+	return out, nil
+}
+
+// App is a running lienthong process.
+type App struct {
+	Config   *config.Config
+	Bus      *kafkabus.Bus
+	Embedded *kafkabus.Embedded // nil with an external cluster
+	Schemas  *schemas.Registry
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+
+	roles    map[string]bool
+	server   *http.Server
+	listener net.Listener
+	index    *gateway.Index
+	tail     *kafkabus.Tail
+	mux      *http.ServeMux
+	authn    *auth.Authenticator
+
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	errc     chan error
+	ready    []func() bool
+	stoppers []func(context.Context)
+}
+
+// Options for Start.
+type Options struct {
+	Roles []string
+	Log   *slog.Logger
+	// Listener overrides cfg.Listen (tests pass a listener on port 0).
+	Listener net.Listener
+}
+
+// Start opens the bus, creates topics and starts every role's workers and
+// the HTTP server. It returns once the server listens; readiness follows.
+func Start(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if len(o.Roles) == 0 {
+		o.Roles = AllRoles
+	}
+	reg, err := schemas.Load()
+	if err != nil {
+		return nil, fmt.Errorf("load schemas: %w", err)
+	}
+	a := &App{Config: cfg, Schemas: reg, Log: o.Log, roles: map[string]bool{}, errc: make(chan error, 16)}
+	for _, r := range o.Roles {
+		a.roles[r] = true
+	}
+	a.Registry = prometheus.NewRegistry()
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if err := a.openBus(ctx); err != nil {
+		a.closeBus()
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.mux = http.NewServeMux()
+	a.authn = auth.New(cfg)
+	a.authn.RequireClientCert = cfg.HTTP.TLS.RequireClientCert
+	a.mountCommon()
+	if a.roles[RoleGateway] {
+		a.startGateway(runCtx)
+	}
+	if err := a.startRoles(runCtx); err != nil {
+		a.Stop(context.Background())
+		return nil, err
+	}
+	if err := a.serveHTTP(o.Listener); err != nil {
+		a.Stop(context.Background())
+		return nil, err
+	}
+	return a, nil
+}
+
+// Has reports whether the process runs role.
+func (a *App) Has(role string) bool { return a.roles[role] }
+
+// Mux is the HTTP mux, for roles to mount on.
+func (a *App) Mux() *http.ServeMux { return a.mux }
+
+// Authenticated wraps h in the bearer-token middleware.
+func (a *App) Authenticated(h http.Handler) http.Handler { return a.authn.Middleware(h) }
+
+// Go runs fn until the app stops; an error other than cancellation is fatal
+// to the process and reported by Wait.
+func (a *App) Go(name string, fn func(ctx context.Context) error, ctx context.Context) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := fn(ctx); err != nil && !errors.Is(err, context.Canceled) && ctx.Err() == nil {
+			a.errc <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+}
+
+// OnStop registers work to do at shutdown, in reverse order of registration.
+func (a *App) OnStop(fn func(context.Context)) { a.stoppers = append(a.stoppers, fn) }
+
+// AddReady adds a readiness condition.
+func (a *App) AddReady(fn func() bool) { a.ready = append(a.ready, fn) }
+
+// Addr is the HTTP listen address.
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// Errors reports a fatal error of a worker.
+func (a *App) Errors() <-chan error { return a.errc }
+
+func (a *App) openBus(ctx context.Context) error {
+	k := a.Config.Kafka
+	brokers := k.Brokers
+	if len(brokers) == 0 {
+		e, err := kafkabus.StartEmbedded(kafkabus.EmbeddedOptions{
+			DataDir: filepath.Join(a.Config.DataDir, "kafka"),
+			Listen:  k.EmbeddedListen,
+		})
+		if err != nil {
+			return err
+		}
+		a.Embedded = e
+		brokers = []string{e.Addr()}
+		a.Log.Info("embedded Kafka broker started", "addr", e.Addr(), "data_dir", filepath.Join(a.Config.DataDir, "kafka"))
+	}
+	opts, err := BusOptions(k)
+	if err != nil {
+		return err
+	}
+	opts.Brokers = brokers
+	bus, err := kafkabus.New(opts)
+	if err != nil {
+		return err
+	}
+	a.Bus = bus
+	agencies := make([]string, 0, len(a.Config.Agencies))
+	for _, ag := range a.Config.Agencies {
+		agencies = append(agencies, ag.Code)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := bus.EnsureTopics(tctx, kafkabus.AllTopics(agencies)...); err != nil {
+		return fmt.Errorf("kafka at %s: %w", strings.Join(brokers, ","), err)
+	}
+	return nil
+}
+
+// BusOptions maps the config's kafka section to bus options (TLS, SASL).
+func BusOptions(k config.Kafka) (kafkabus.Options, error) {
+	o := kafkabus.Options{
+		Brokers:           k.Brokers,
+		TopicPrefix:       k.TopicPrefix,
+		Partitions:        k.Partitions,
+		ReplicationFactor: k.ReplicationFactor,
+	}
+	if k.TLS.Enabled {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if k.TLS.CAFile != "" {
+			pem, err := os.ReadFile(k.TLS.CAFile)
+			if err != nil {
+				return o, fmt.Errorf("kafka.tls.ca_file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return o, fmt.Errorf("kafka.tls.ca_file: no PEM certificates in %s", k.TLS.CAFile)
+			}
+			tc.RootCAs = pool
+		}
+		if k.TLS.CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(k.TLS.CertFile, k.TLS.KeyFile)
+			if err != nil {
+				return o, fmt.Errorf("kafka.tls.cert_file/key_file: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		o.TLS = tc
+	}
+	var mech sasl.Mechanism
+	var err error
+	switch k.SASL.Mechanism {
+	case "":
+	case "PLAIN":
+		mech = plain.Mechanism{Username: k.SASL.Username, Password: k.SASL.Password}
+	case "SCRAM-SHA-256":
+		mech, err = scram.Mechanism(scram.SHA256, k.SASL.Username, k.SASL.Password)
+	case "SCRAM-SHA-512":
+		mech, err = scram.Mechanism(scram.SHA512, k.SASL.Username, k.SASL.Password)
+	default:
+		err = fmt.Errorf("unknown mechanism %q", k.SASL.Mechanism)
+	}
+	if err != nil {
+		return o, fmt.Errorf("kafka.sasl: %w", err)
+	}
+	o.SASL = mech
+	return o, nil
+}
+
+func (a *App) startGateway(ctx context.Context) {
+	a.index = gateway.NewIndex()
+	a.tail = a.Bus.NewTail(a.Bus.Topic(kafkabus.TopicEvents), a.index.Observe)
+	a.Go("idempotency index", a.tail.Run, ctx)
+	caught := a.tail.Caught()
+	indexReady := func() bool {
+		select {
+		case <-caught:
+			return true
+		default:
+			return false
+		}
+	}
+	a.AddReady(indexReady)
+	gw := gateway.New(gateway.Options{
+		Config:       a.Config,
+		Schemas:      a.Schemas,
+		Writer:       a.Bus.Writer(),
+		Topic:        a.Bus.Topic(kafkabus.TopicEvents),
+		Index:        a.index,
+		Ready:        indexReady,
+		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes,
+		Metrics:      gateway.NewMetrics(a.Registry),
+		Log:          a.Log,
+	})
+	a.mux.Handle("/v1/events", a.Authenticated(gw))
+}
+
+func (a *App) mountCommon() {
+	a.mux.Handle("/v1/schemas", a.Schemas.Handler())
+	a.mux.Handle("/v1/schemas/", a.Schemas.Handler())
+	a.mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	a.mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.Bus.Ping(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = fmt.Fprintf(w, `{"status":"kafka unreachable"}`+"\n")
+			return
+		}
+		for _, ok := range a.ready {
+			if !ok() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = w.Write([]byte(`{"status":"starting"}` + "\n"))
+				return
+			}
+		}
+		_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
+	})
+	a.mux.Handle("/metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+}
+
+// Ready reports whether every readiness condition holds.
+func (a *App) Ready() bool {
+	for _, ok := range a.ready {
+		if !ok() {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *App) serveHTTP(ln net.Listener) error {
+	h := a.Config.HTTP
+	if ln == nil {
+		var err error
+		ln, err = net.Listen("tcp", a.Config.Listen)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", a.Config.Listen, err)
+		}
+	}
+	a.server = &http.Server{
+		Handler:           a.mux,
+		ReadHeaderTimeout: h.ReadHeaderTimeout.Duration,
+		ReadTimeout:       h.ReadTimeout.Duration,
+		WriteTimeout:      h.WriteTimeout.Duration,
+		IdleTimeout:       h.IdleTimeout.Duration,
+		MaxHeaderBytes:    h.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	if h.TLS.CertFile != "" {
+		tc, err := serverTLS(h.TLS)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		a.server.TLSConfig = tc
+		ln = tls.NewListener(ln, tc)
+	}
+	a.listener = ln
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	return nil
+}
+
+func serverTLS(t config.HTTPTLS) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("http.tls: %w", err)
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	if t.ClientCAFile != "" {
+		pem, err := os.ReadFile(t.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("http.tls.client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("http.tls.client_ca_file: no PEM certificates")
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+		if t.RequireClientCert {
+			tc.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	}
+	return tc, nil
+}
+
+// Stop shuts down gracefully: stop accepting HTTP, let in-flight requests
+// (and their Kafka writes) finish, stop workers (they commit what is done),
+// flush the writer, close the broker. It returns within ctx's deadline.
+func (a *App) Stop(ctx context.Context) {
+	if a.server != nil {
+		_ = a.server.Shutdown(ctx)
+	}
+	for i := len(a.stoppers) - 1; i >= 0; i-- {
+		a.stoppers[i](ctx)
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	done := make(chan struct{})
+	go func() { a.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		a.Log.Warn("shutdown deadline passed with workers still running")
+	}
+	a.closeBus()
+}
+
+func (a *App) closeBus() {
+	if a.Bus != nil {
+		_ = a.Bus.Close()
+	}
+	if a.Embedded != nil {
+		a.Embedded.Close()
+	}
+}

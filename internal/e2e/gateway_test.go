@@ -1,0 +1,193 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/lienthong/lienthong/internal/kafkabus"
+)
+
+// mutate returns a copy of a valid submission changed by fn.
+func mutate(fn func(ev map[string]any)) []byte {
+	ev := submitted("bad-1", "HCC-20260303-0999")
+	fn(ev)
+	return mustJSON(ev)
+}
+
+func data(ev map[string]any) map[string]any { return ev["data"].(map[string]any) }
+func applicant(ev map[string]any) map[string]any {
+	return data(ev)["applicant"].(map[string]any)
+}
+
+// Every status code of POST /v1/events, with the problem type and the JSON
+// Pointer of each refusal, and nothing refused reaching Kafka.
+func TestPostEventsStatusCodes(t *testing.T) {
+	e := startApp(t, "gateway")
+	const ce = "application/cloudevents+json"
+	const batch = "application/cloudevents-batch+json"
+
+	// Seed: one accepted submission to collide with.
+	status, _, body := post(t, e.base, "HCC", ce, mustJSON(submitted("seed-1", "HCC-20260303-0001")))
+	if status != http.StatusAccepted {
+		t.Fatalf("seed: %d %v", status, body)
+	}
+
+	cases := []struct {
+		name     string
+		token    string
+		ct       string
+		body     []byte
+		status   int
+		problem  string // urn suffix
+		location string // "-" = do not check
+	}{
+		{"no credentials", "", ce, mustJSON(submitted("a1", "HCC-20260303-0002")), 401, "unauthorized", "-"},
+		{"bad token", "not-a-token", ce, mustJSON(submitted("a2", "HCC-20260303-0002")), 401, "unauthorized", "-"},
+		{"text/plain", "HCC", "text/plain", mustJSON(submitted("a3", "HCC-20260303-0002")), 415, "unsupported-media-type", "-"},
+		{"no content type", "HCC", "", mustJSON(submitted("a4", "HCC-20260303-0002")), 415, "unsupported-media-type", "-"},
+		{"oversize", "HCC", ce, mutate(func(ev map[string]any) { data(ev)["note"] = strings.Repeat("x", 1<<20) }), 413, "too-large", "-"},
+		{"malformed JSON", "HCC", ce, []byte(`{"specversion": "1.0", `), 400, "not-json", "-"},
+		{"trailing garbage", "HCC", ce, []byte(`{"a":1} x`), 400, "not-json", "-"},
+		{"scalar number", "HCC", ce, []byte(`42`), 400, "not-object", ""},
+		{"scalar string", "HCC", "application/json", []byte(`"event"`), 400, "not-object", ""},
+		{"batch of scalars", "HCC", batch, []byte(`[1,2]`), 400, "not-object", "/0"},
+		{"empty batch", "HCC", batch, []byte(`[]`), 400, "not-object", "-"},
+		{"object sent as batch", "HCC", batch, mustJSON(submitted("a5", "HCC-20260303-0002")), 400, "not-object", "-"},
+		{"missing specversion", "HCC", ce, mutate(func(ev map[string]any) { delete(ev, "specversion") }), 422, "invalid-envelope", "/specversion"},
+		{"wrong specversion", "HCC", ce, mutate(func(ev map[string]any) { ev["specversion"] = "0.3" }), 422, "invalid-envelope", "/specversion"},
+		{"missing id", "HCC", ce, mutate(func(ev map[string]any) { delete(ev, "id") }), 422, "invalid-envelope", "/id"},
+		{"id of wrong type", "HCC", ce, mutate(func(ev map[string]any) { ev["id"] = 17 }), 422, "invalid-envelope", "/id"},
+		{"time not RFC 3339", "HCC", ce, mutate(func(ev map[string]any) { ev["time"] = "yesterday" }), 422, "invalid-envelope", "/time"},
+		{"missing time", "HCC", ce, mutate(func(ev map[string]any) { delete(ev, "time") }), 422, "invalid-envelope", "/time"},
+		{"bad attribute name", "HCC", ce, mutate(func(ev map[string]any) { ev["Priority"] = "high" }), 422, "invalid-envelope", "/Priority"},
+		{"bad subject", "HCC", ce, mutate(func(ev map[string]any) { ev["subject"] = "hcc/0001" }), 422, "invalid-envelope", "/subject"},
+		{"data not an object", "HCC", ce, mutate(func(ev map[string]any) { ev["data"] = "x" }), 422, "invalid-envelope", "/data"},
+		{"unknown type", "HCC", ce, mutate(func(ev map[string]any) { ev["type"] = "dossier.teleported" }), 422, "unknown-type", "/type"},
+		{"unknown schema version", "HCC", ce, mutate(func(ev map[string]any) { ev["dataschema"] = "urn:lienthong:schema:dossier.submitted:v9" }), 422, "unknown-schema-version", "/dataschema"},
+		{"spoofed source", "HCC", ce, mutate(func(ev map[string]any) { ev["source"] = "urn:lienthong:agency:UBND" }), 403, "forbidden-source", "/source"},
+		{"router source", "HCC", ce, mutate(func(ev map[string]any) { ev["source"] = "urn:lienthong:router" }), 403, "forbidden-source", "/source"},
+		{"lienthong-only type", "HCC", ce, mutate(func(ev map[string]any) { ev["type"] = "dossier.assigned" }), 403, "router-only-type", "/type"},
+		{"submission by a non-receiver", "VPDK", ce, mutate(func(ev map[string]any) { ev["source"] = "urn:lienthong:agency:VPDK" }), 403, "forbidden-type", "/type"},
+		{"procedure not receivable", "UBND", ce, mutate(func(ev map[string]any) {
+			ev["source"] = "urn:lienthong:agency:UBND"
+			ev["subject"] = "UBND-20260303-0001"
+			data(ev)["code"] = "UBND-20260303-0001"
+		}), 403, "forbidden-procedure", "/data/procedure"},
+		{"admin may not send", "admin", ce, mustJSON(submitted("a6", "HCC-20260303-0002")), 403, "forbidden-source", "/source"},
+		{"missing id_number", "HCC", ce, mutate(func(ev map[string]any) { delete(applicant(ev), "id_number") }), 422, "invalid-data", "/data/applicant/id_number"},
+		{"id_number of 11 digits", "HCC", ce, mutate(func(ev map[string]any) { applicant(ev)["id_number"] = "00119001234" }), 422, "invalid-data", "/data/applicant/id_number"},
+		{"id_number as number", "HCC", ce, mutate(func(ev map[string]any) { applicant(ev)["id_number"] = 1190012345 }), 422, "invalid-data", "/data/applicant/id_number"},
+		{"bad document sha256", "HCC", ce, mutate(func(ev map[string]any) {
+			data(ev)["documents"] = []any{map[string]any{"name": "a.pdf", "url": "https://x.gov.vn/a", "sha256": "abc"}}
+		}), 422, "invalid-data", "/data/documents/0/sha256"},
+		{"extra data field", "HCC", ce, mutate(func(ev map[string]any) { data(ev)["priority"] = "vip" }), 422, "invalid-data", "/data/priority"},
+		{"documents not an array", "HCC", ce, mutate(func(ev map[string]any) { data(ev)["documents"] = "a.pdf" }), 422, "invalid-data", "/data/documents"},
+		{"bad channel", "HCC", ce, mutate(func(ev map[string]any) { data(ev)["channel"] = "pigeon" }), 422, "invalid-data", "/data/channel"},
+		{"bad received_at", "HCC", ce, mutate(func(ev map[string]any) { data(ev)["received_at"] = "03/03/2026" }), 422, "invalid-data", "/data/received_at"},
+		{"missing procedure", "HCC", ce, mutate(func(ev map[string]any) { delete(data(ev), "procedure") }), 422, "invalid-data", "/data/procedure"},
+		{"bad data code", "HCC", ce, mutate(func(ev map[string]any) { data(ev)["code"] = "not a code" }), 422, "invalid-data", "/data/code"},
+		{"business without tax code", "HCC", ce, mutate(func(ev map[string]any) {
+			data(ev)["applicant"] = map[string]any{"kind": "business", "full_name": "Công ty TNHH A"}
+		}), 422, "invalid-data", "/data/applicant/tax_code"},
+		{"unknown procedure", "HCC", ce, mutate(func(ev map[string]any) { data(ev)["procedure"] = "9.999999" }), 422, "unknown-procedure", "/data/procedure"},
+		{"subject differs from code", "HCC", ce, mutate(func(ev map[string]any) { data(ev)["code"] = "HCC-20260303-0998" }), 422, "subject-mismatch", "/subject"},
+		{"step event without step", "VPDK", ce, mustJSON(stepEvent("VPDK", "dossier.step.completed", "s1", "HCC-20260303-0001", map[string]any{"outputs": map[string]any{}})), 422, "invalid-data", "/data/step"},
+		{"supplement request without missing", "VPDK", ce, mustJSON(stepEvent("VPDK", "dossier.supplement.requested", "s2", "HCC-20260303-0001", map[string]any{"step": "verify", "reason": "thiếu giấy tờ"})), 422, "invalid-data", "/data/missing"},
+		{"batch with one bad element", "HCC", batch, mustJSON([]any{submitted("b1", "HCC-20260303-0010"), func() map[string]any {
+			ev := submitted("b2", "HCC-20260303-0011")
+			applicant(ev)["id_number"] = "12"
+			return ev
+		}()}), 422, "invalid-data", "/1/data/applicant/id_number"},
+		{"id reused with another body", "HCC", ce, mustJSON(submitted("seed-1", "HCC-20260303-0003")), 409, "id-conflict", "/id"},
+		{"dossier code submitted twice", "HCC", ce, mustJSON(submitted("seed-2", "HCC-20260303-0001")), 409, "dossier-exists", "/subject"},
+	}
+	if len(cases) < 30 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+	before := countRecords(t, e.bus, kafkabus.TopicEvents)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, hdr, body := post(t, e.base, c.token, c.ct, c.body)
+			if status != c.status {
+				t.Fatalf("status %d, want %d: %v", status, c.status, body)
+			}
+			if ct := hdr.Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("content type %q", ct)
+			}
+			if got := body["type"]; got != "urn:lienthong:problem:"+c.problem {
+				t.Errorf("problem type %v, want %s (%v)", got, c.problem, body)
+			}
+			if body["status"] != float64(c.status) || body["title"] == "" {
+				t.Errorf("problem body %v", body)
+			}
+			if c.location != "-" {
+				errs, _ := body["errors"].([]any)
+				found := false
+				for _, x := range errs {
+					if m, _ := x.(map[string]any); m["location"] == c.location {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("no error at %q: %v", c.location, body["errors"])
+				}
+			}
+		})
+	}
+	if after := countRecords(t, e.bus, kafkabus.TopicEvents); after != before {
+		t.Fatalf("refused events reached Kafka: %d records before, %d after", before, after)
+	}
+
+	// The method, and a duplicate: 200 with the first receipt, nothing re-sent.
+	resp, err := http.Get(e.base + "/v1/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed && resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /v1/events: %d", resp.StatusCode)
+	}
+	first := mustJSON(submitted("seed-1", "HCC-20260303-0001"))
+	// The same event with other whitespace is the same body.
+	var indented bytes.Buffer
+	_ = json.Indent(&indented, first, "", "  ")
+	status, _, receipt := post(t, e.base, "HCC", ce, indented.Bytes())
+	if status != http.StatusOK || receipt["duplicate"] != true || receipt["id"] != "seed-1" {
+		t.Fatalf("retry: %d %v", status, receipt)
+	}
+	if body["accepted_at"] != receipt["accepted_at"] {
+		t.Errorf("retry receipt accepted_at %v, first %v", receipt["accepted_at"], body["accepted_at"])
+	}
+	if after := countRecords(t, e.bus, kafkabus.TopicEvents); after != before {
+		t.Fatalf("a duplicate reached Kafka")
+	}
+}
+
+// A valid batch is accepted whole, with one receipt per event.
+func TestPostBatch(t *testing.T) {
+	e := startApp(t, "gateway")
+	evs := []any{submitted("b-1", "HCC-20260304-0001"), submitted("b-2", "HCC-20260304-0002"),
+		stepEvent("HCC", "dossier.withdrawn", "b-3", "HCC-20260304-0001", map[string]any{"reason": "công dân rút hồ sơ"})}
+	status, _, body := post(t, e.base, "HCC", "application/cloudevents-batch+json", mustJSON(evs))
+	if status != http.StatusAccepted {
+		t.Fatalf("%d %v", status, body)
+	}
+	rs, _ := body["receipts"].([]any)
+	if len(rs) != 3 {
+		t.Fatalf("receipts %v", body)
+	}
+	if n := countRecords(t, e.bus, kafkabus.TopicEvents); n != 3 {
+		t.Fatalf("%d records, want 3", n)
+	}
+	// The same batch again: all duplicates, 200.
+	status, _, body = post(t, e.base, "HCC", "application/cloudevents-batch+json", mustJSON(evs))
+	if status != http.StatusOK {
+		t.Fatalf("retry %d %v", status, body)
+	}
+	if n := countRecords(t, e.bus, kafkabus.TopicEvents); n != 3 {
+		t.Fatalf("%d records after retry, want 3", n)
+	}
+}

@@ -1,0 +1,448 @@
+// Package gateway is the ingress of lienthong: POST /v1/events. It checks
+// each CloudEvent in the order of DESIGN.md section 6 (credentials, media
+// type and size, JSON, envelope, authorization, data, reuse), answers with
+// RFC 9457 problems that carry JSON Pointers, and acknowledges with 202 only
+// after Kafka has acknowledged the write. Nothing refused reaches Kafka.
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/lienthong/lienthong/event"
+	"github.com/lienthong/lienthong/internal/auth"
+	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/kafkabus"
+	"github.com/lienthong/lienthong/internal/problem"
+	"github.com/lienthong/lienthong/schemas"
+)
+
+// Writer is what the gateway needs of Kafka: a synchronous, acknowledged
+// write. *kafka.Writer satisfies it.
+type Writer interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// Options wire a Gateway.
+type Options struct {
+	Config       *config.Config
+	Schemas      *schemas.Registry
+	Writer       Writer
+	Topic        string // full name of the events topic
+	Index        *Index
+	Ready        func() bool // false: 503, e.g. while the index catches up
+	MaxBodyBytes int64
+	WriteTimeout time.Duration
+	Metrics      *Metrics
+	Log          *slog.Logger
+	Now          func() time.Time
+}
+
+// Gateway serves POST /v1/events.
+type Gateway struct{ o Options }
+
+// New returns a gateway; zero options get defaults.
+func New(o Options) *Gateway {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	if o.Ready == nil {
+		o.Ready = func() bool { return true }
+	}
+	return &Gateway{o: o}
+}
+
+// Receipt is the answer for one accepted event.
+type Receipt struct {
+	ID         string `json:"id"`
+	Source     string `json:"source"`
+	Subject    string `json:"subject"`
+	AcceptedAt string `json:"accepted_at"`
+	Duplicate  bool   `json:"duplicate"`
+}
+
+// checked is one event that passed every check but reuse.
+type checked struct {
+	body    []byte // compact JSON, what goes to Kafka
+	hash    [sha256.Size]byte
+	id      string
+	source  string
+	typ     string
+	subject string
+	code    string // dossier code when it is a submission
+}
+
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		g.fail(w, "", problem.New(http.StatusMethodNotAllowed, problem.MethodNotAllowed, "use POST"))
+		return
+	}
+	p, ok := auth.FromContext(r.Context())
+	if !ok {
+		g.fail(w, "", problem.New(http.StatusUnauthorized, problem.Unauthorized, "a bearer token is required"))
+		return
+	}
+	if !g.o.Ready() {
+		w.Header().Set("Retry-After", "1")
+		g.fail(w, "", problem.New(http.StatusServiceUnavailable, problem.Unavailable, "starting up: the idempotency index is catching up; nothing was accepted"))
+		return
+	}
+	batch, perr := mediaType(r.Header.Get("Content-Type"))
+	if perr != nil {
+		g.fail(w, "", perr)
+		return
+	}
+	body, perr := g.readBody(w, r)
+	if perr != nil {
+		g.fail(w, "", perr)
+		return
+	}
+	raws, isArray, perr := split(body)
+	if perr != nil {
+		g.fail(w, "", perr)
+		return
+	}
+	if batch && !isArray {
+		g.fail(w, "", problem.New(http.StatusBadRequest, problem.NotObject, "application/cloudevents-batch+json needs a JSON array of CloudEvents"))
+		return
+	}
+	if isArray && isSingleType(r.Header.Get("Content-Type")) {
+		g.fail(w, "", problem.New(http.StatusBadRequest, problem.NotObject, "application/cloudevents+json needs one CloudEvent object; send arrays as application/cloudevents-batch+json"))
+		return
+	}
+	evs := make([]checked, 0, len(raws))
+	for i, raw := range raws {
+		c, d := g.check(p, raw)
+		if d != nil {
+			if isArray {
+				d.Index = &i
+				d.Errors = prefix(d.Errors, "/"+strconv.Itoa(i))
+			}
+			g.fail(w, c.typ, d)
+			return
+		}
+		evs = append(evs, c)
+	}
+	receipts, status, d := g.accept(r.Context(), evs)
+	if d != nil {
+		g.fail(w, "", d)
+		return
+	}
+	for i, rc := range receipts {
+		if rc.Duplicate {
+			g.o.Metrics.duplicate.WithLabelValues(evs[i].typ).Inc()
+		} else {
+			g.o.Metrics.accepted.WithLabelValues(evs[i].typ).Inc()
+		}
+	}
+	g.o.Metrics.latency.Observe(time.Since(start).Seconds())
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	if isArray {
+		_ = enc.Encode(map[string]any{"receipts": receipts})
+	} else {
+		_ = enc.Encode(receipts[0])
+	}
+}
+
+func (g *Gateway) fail(w http.ResponseWriter, typ string, d *problem.Details) {
+	if d.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "2")
+	}
+	if !g.o.Schemas.Known(typ) {
+		typ = "unknown" // label values come from a closed set only
+	}
+	g.o.Metrics.rejected.WithLabelValues(typ, reasonOf(d)).Inc()
+	problem.Write(w, d)
+}
+
+func reasonOf(d *problem.Details) string {
+	const p = "urn:lienthong:problem:"
+	if len(d.Type) > len(p) {
+		return d.Type[len(p):]
+	}
+	return d.Type
+}
+
+// mediaType tells single from batch and refuses other types (415).
+func mediaType(ct string) (batch bool, d *problem.Details) {
+	if ct == "" {
+		return false, problem.New(http.StatusUnsupportedMediaType, problem.UnsupportedMedia,
+			"Content-Type is required: application/cloudevents+json, application/json or application/cloudevents-batch+json")
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false, problem.New(http.StatusUnsupportedMediaType, problem.UnsupportedMedia, fmt.Sprintf("cannot parse Content-Type %q", ct))
+	}
+	switch mt {
+	case event.ContentType, "application/json":
+		return false, nil
+	case event.BatchContentType:
+		return true, nil
+	}
+	return false, problem.New(http.StatusUnsupportedMediaType, problem.UnsupportedMedia,
+		fmt.Sprintf("Content-Type %q is not accepted: use application/cloudevents+json, application/json or application/cloudevents-batch+json", mt))
+}
+
+func isSingleType(ct string) bool {
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == event.ContentType
+}
+
+func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *problem.Details) {
+	limit := g.o.MaxBodyBytes
+	tooLarge := problem.New(http.StatusRequestEntityTooLarge, problem.TooLarge, fmt.Sprintf("the body limit is %d bytes", limit))
+	if r.ContentLength > limit {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge
+		}
+		return nil, problem.New(http.StatusBadRequest, problem.NotJSON, "could not read the body: "+err.Error())
+	}
+	return body, nil
+}
+
+// split checks JSON syntax and the top-level shape: an object, or an array
+// of objects.
+func split(body []byte) (raws []json.RawMessage, isArray bool, d *problem.Details) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if !json.Valid(body) {
+		return nil, false, problem.New(http.StatusBadRequest, problem.NotJSON, syntaxDetail(body))
+	}
+	switch {
+	case len(trimmed) > 0 && trimmed[0] == '{':
+		return []json.RawMessage{body}, false, nil
+	case len(trimmed) > 0 && trimmed[0] == '[':
+		if err := json.Unmarshal(body, &raws); err != nil {
+			return nil, true, problem.New(http.StatusBadRequest, problem.NotJSON, err.Error())
+		}
+		if len(raws) == 0 {
+			return nil, true, problem.New(http.StatusBadRequest, problem.NotObject, "the batch is empty")
+		}
+		for i, raw := range raws {
+			t := bytes.TrimLeft(raw, " \t\r\n")
+			if len(t) == 0 || t[0] != '{' {
+				d := problem.New(http.StatusBadRequest, problem.NotObject, "every batch element must be a CloudEvent object",
+					problem.FieldError{Location: "/" + strconv.Itoa(i), Message: "not an object"})
+				d.Index = &i
+				return nil, true, d
+			}
+		}
+		return raws, true, nil
+	}
+	return nil, false, problem.New(http.StatusBadRequest, problem.NotObject, "the body must be a CloudEvent object or an array of them",
+		problem.FieldError{Location: "", Message: "not an object"})
+}
+
+func syntaxDetail(body []byte) string {
+	var v any
+	err := json.Unmarshal(body, &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, se.Error())
+	}
+	if err != nil {
+		return "invalid JSON: " + err.Error()
+	}
+	return "invalid JSON"
+}
+
+func prefix(errs []problem.FieldError, p string) []problem.FieldError {
+	for i := range errs {
+		errs[i].Location = p + errs[i].Location
+	}
+	return errs
+}
+
+func fieldErrors(errs []schemas.Error) []problem.FieldError {
+	out := make([]problem.FieldError, len(errs))
+	for i, e := range errs {
+		out[i] = problem.FieldError{Location: e.Location, Message: e.Message}
+	}
+	return out
+}
+
+// check runs every check of one event but reuse, in the contract's order.
+func (g *Gateway) check(p auth.Principal, raw json.RawMessage) (checked, *problem.Details) {
+	var c checked
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return c, problem.New(http.StatusBadRequest, problem.NotJSON, err.Error())
+	}
+	obj, _ := doc.(map[string]any)
+	c.typ, _ = obj["type"].(string)
+	// Envelope: CloudEvents attributes, known type and version, time format.
+	if errs := g.o.Schemas.ValidateEnvelope(doc); len(errs) > 0 {
+		return c, problem.New(http.StatusUnprocessableEntity, problem.InvalidEnvelope, "the CloudEvent envelope is invalid", fieldErrors(errs)...)
+	}
+	c.id, _ = obj["id"].(string)
+	c.source, _ = obj["source"].(string)
+	c.subject, _ = obj["subject"].(string)
+	if !g.o.Schemas.Known(c.typ) {
+		return c, problem.New(http.StatusUnprocessableEntity, problem.UnknownType, fmt.Sprintf("unknown event type %q", c.typ),
+			problem.FieldError{Location: "/type", Message: "unknown event type"})
+	}
+	version, _ := g.o.Schemas.Latest(c.typ)
+	if ds, ok := obj["dataschema"].(string); ok {
+		typ, v, err := g.o.Schemas.ParseDataSchema(ds)
+		if err != nil || typ != c.typ || !g.o.Schemas.HasVersion(typ, v) {
+			msg := fmt.Sprintf("no schema %q for type %q", ds, c.typ)
+			return c, problem.New(http.StatusUnprocessableEntity, problem.UnknownSchemaVersion, msg,
+				problem.FieldError{Location: "/dataschema", Message: msg})
+		}
+		version = v
+	}
+	// Authorization of source, type and procedure.
+	agencyCode, _ := event.AgencyOf(c.source)
+	if p.Agency == "" || agencyCode != p.Agency {
+		return c, problem.New(http.StatusForbidden, problem.ForbiddenSource,
+			"source must be urn:lienthong:agency:<your agency code>",
+			problem.FieldError{Location: "/source", Message: "not the authenticated agency"})
+	}
+	if event.IsRouterType(c.typ) {
+		return c, problem.New(http.StatusForbidden, problem.RouterOnlyType, fmt.Sprintf("%s events are made only by lienthong", c.typ),
+			problem.FieldError{Location: "/type", Message: "made only by lienthong"})
+	}
+	ag, ok := g.o.Config.Agency(p.Agency)
+	if !ok {
+		return c, problem.New(http.StatusForbidden, problem.ForbiddenSource, "unknown agency")
+	}
+	data, _ := obj["data"].(map[string]any)
+	switch c.typ {
+	case event.Submitted, event.Supplemented, event.Withdrawn, event.ResultReturned:
+		if !ag.Receiver {
+			return c, problem.New(http.StatusForbidden, problem.ForbiddenType, fmt.Sprintf("only receiving agencies may send %s", c.typ),
+				problem.FieldError{Location: "/type", Message: "not allowed for this agency"})
+		}
+	}
+	var proc *config.Procedure
+	if c.typ == event.Submitted {
+		code, _ := data["procedure"].(string)
+		if pr, ok := g.o.Config.Procedure(code); ok {
+			proc = pr
+			if !pr.ReceivableBy(p.Agency) {
+				return c, problem.New(http.StatusForbidden, problem.ForbiddenProcedure, fmt.Sprintf("procedure %s is not received by %s", code, p.Agency),
+					problem.FieldError{Location: "/data/procedure", Message: "not receivable by this agency"})
+			}
+		}
+	}
+	// Data against its schema, known procedure, subject = data.code.
+	if errs := g.o.Schemas.ValidateData(c.typ, version, obj["data"]); len(errs) > 0 {
+		return c, problem.New(http.StatusUnprocessableEntity, problem.InvalidData, fmt.Sprintf("data does not match %s", event.SchemaURN(c.typ, version)), fieldErrors(errs)...)
+	}
+	if c.typ == event.Submitted {
+		code, _ := data["procedure"].(string)
+		if proc == nil {
+			return c, problem.New(http.StatusUnprocessableEntity, problem.UnknownProcedure, fmt.Sprintf("unknown procedure %q", code),
+				problem.FieldError{Location: "/data/procedure", Message: "unknown procedure"})
+		}
+		dcode, _ := data["code"].(string)
+		if dcode != c.subject {
+			return c, problem.New(http.StatusUnprocessableEntity, problem.SubjectMismatch, "subject must equal data.code",
+				problem.FieldError{Location: "/subject", Message: fmt.Sprintf("subject %q differs from data.code %q", c.subject, dcode)})
+		}
+		c.code = dcode
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return c, problem.New(http.StatusBadRequest, problem.NotJSON, err.Error())
+	}
+	c.body = buf.Bytes()
+	c.hash = sha256.Sum256(c.body)
+	return c, nil
+}
+
+// accept reserves each event's id (and dossier code), writes the new ones to
+// Kafka in one acknowledged write, and returns the receipts.
+func (g *Gateway) accept(ctx context.Context, evs []checked) ([]Receipt, int, *problem.Details) {
+	now := g.o.Now().UTC()
+	receipts := make([]Receipt, len(evs))
+	type held struct {
+		i   int
+		key string
+		r   *reservation
+	}
+	var holds []held
+	release := func(written bool) {
+		for _, h := range holds {
+			c := evs[h.i]
+			g.o.Index.settle(h.key, c.code, h.r, written, entry{hash: c.hash, subject: c.subject, acceptedAt: now})
+		}
+	}
+	var msgs []kafka.Message
+	for i, c := range evs {
+		key := indexKey(c.source, c.id)
+		out, e, r := g.o.Index.reserve(key, c.hash, c.code)
+		switch out {
+		case duplicate:
+			receipts[i] = Receipt{ID: c.id, Source: c.source, Subject: e.subject, AcceptedAt: e.acceptedAt.UTC().Format(time.RFC3339Nano), Duplicate: true}
+			continue
+		case idConflict:
+			release(false)
+			return nil, 0, withIndex(problem.New(http.StatusConflict, problem.IDConflict,
+				fmt.Sprintf("id %q from %s was accepted before with a different body", c.id, c.source),
+				problem.FieldError{Location: "/id", Message: "reused with another body"}), i, len(evs) > 1)
+		case codeTaken:
+			release(false)
+			return nil, 0, withIndex(problem.New(http.StatusConflict, problem.DossierExists,
+				fmt.Sprintf("dossier %s was already submitted", c.code),
+				problem.FieldError{Location: "/subject", Message: "dossier code already submitted"}), i, len(evs) > 1)
+		}
+		holds = append(holds, held{i, key, r})
+		receipts[i] = Receipt{ID: c.id, Source: c.source, Subject: c.subject, AcceptedAt: now.Format(time.RFC3339Nano)}
+		msgs = append(msgs, kafkabus.Record(g.o.Topic, c.subject, c.body,
+			kafka.Header{Key: kafkabus.HeaderAcceptedAt, Value: []byte(now.Format(time.RFC3339Nano))}))
+	}
+	if len(msgs) == 0 {
+		return receipts, http.StatusOK, nil
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.o.WriteTimeout)
+	err := g.o.Writer.WriteMessages(wctx, msgs...)
+	cancel()
+	if err != nil {
+		release(false)
+		g.o.Log.Error("kafka write failed", "events", len(msgs), "err", err)
+		return nil, 0, problem.New(http.StatusServiceUnavailable, problem.KafkaUnavailable, "Kafka did not acknowledge the write; nothing was accepted, retry later")
+	}
+	release(true)
+	return receipts, http.StatusAccepted, nil
+}
+
+func withIndex(d *problem.Details, i int, batch bool) *problem.Details {
+	if batch {
+		d.Index = &i
+		d.Errors = prefix(d.Errors, "/"+strconv.Itoa(i))
+	}
+	return d
+}

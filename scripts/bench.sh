@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# make bench: Go benchmarks and the ingress load generator. Figures vary with
+# the (shared, noisy) machine: compare ratios measured in the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${BENCH_OUT:-bench-results.txt}
+: >"$out"
+echo "== machine" | tee -a "$out"
+{ nproc; grep -m1 'model name' /proc/cpuinfo || true; go version; } | tee -a "$out"
+
+echo "== go benchmarks" | tee -a "$out"
+go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" \
+  ./schemas/ ./router/... ./adapters/... ./internal/... 2>&1 | tee -a "$out"
+
+echo "== ingress load (lienthong-bench)" | tee -a "$out"
+go run ./cmd/lienthong-bench -clients "${CLIENTS:-64}" -duration "${DURATION:-10s}" 2>&1 | tee -a "$out"
+echo "results in $out"
