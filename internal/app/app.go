@@ -77,6 +77,7 @@ type App struct {
 	tail     *kafkabus.Tail
 	mux      *http.ServeMux
 	authn    *auth.Authenticator
+	limiter  *auth.RateLimiter
 
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -122,6 +123,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	a.mux = http.NewServeMux()
 	a.authn = auth.New(cfg)
 	a.authn.RequireClientCert = cfg.HTTP.TLS.RequireClientCert
+	a.limiter = auth.NewRateLimiter(cfg.HTTP.RatePerSecond, cfg.HTTP.Burst)
 	a.mountCommon()
 	if a.roles[RoleGateway] {
 		a.startGateway(runCtx)
@@ -143,8 +145,11 @@ func (a *App) Has(role string) bool { return a.roles[role] }
 // Mux is the HTTP mux, for roles to mount on.
 func (a *App) Mux() *http.ServeMux { return a.mux }
 
-// Authenticated wraps h in the bearer-token middleware.
-func (a *App) Authenticated(h http.Handler) http.Handler { return a.authn.Middleware(h) }
+// Authenticated wraps h in the bearer-token middleware and the per-agency
+// rate limit.
+func (a *App) Authenticated(h http.Handler) http.Handler {
+	return a.authn.Middleware(a.limiter.Middleware(h))
+}
 
 // Go runs fn until the app stops; an error other than cancellation is fatal
 // to the process and reported by Wait.

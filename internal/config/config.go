@@ -1,0 +1,232 @@
+// Package config reads, checks and serves lienthong's YAML configuration
+// (DESIGN.md section 5): listen address, Kafka, the working-time calendar,
+// the agencies with their credentials and delivery, and the procedures with
+// their step routes.
+//
+// Parse is strict: unknown keys, wrong types and every rule below are
+// reported together, each at its path (procedures[0].steps[2].agency), in a
+// *ValidationError, so one run of `lienthong config check` shows everything
+// to fix. No plain secret lives in the file: tokens are SHA-256 hashes;
+// webhook secrets and the SASL password are read from the environment named
+// by secret_env and password_env.
+//
+// A parsed *Config is read-only and safe for concurrent use.
+package config
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/lienthong/lienthong/internal/calendar"
+	"go.yaml.in/yaml/v3"
+)
+
+// MaxPollWait is the longest long-poll wait of the pull inbox; the HTTP write
+// timeout must exceed it.
+const MaxPollWait = 30 * time.Second
+
+// Config is the whole configuration file.
+type Config struct {
+	Listen           string         `yaml:"listen"`
+	DataDir          string         `yaml:"data_dir"`
+	AdminTokenSHA256 string         `yaml:"admin_token_sha256"`
+	HTTP             HTTP           `yaml:"http"`
+	Kafka            Kafka          `yaml:"kafka"`
+	Calendar         CalendarConfig `yaml:"calendar"`
+	Agencies         []Agency       `yaml:"agencies"`
+	Procedures       []Procedure    `yaml:"procedures"`
+
+	// Derived on Load.
+	source     string
+	cal        *calendar.Calendar
+	agencyIdx  map[string]int
+	procIdx    map[string]int
+	tokenHash  [][32]byte // by agency index
+	adminHash  [32]byte
+	adminSet   bool
+	receiverCt int
+}
+
+// HTTP tunes the HTTP server. Every field is optional.
+type HTTP struct {
+	MaxBodyBytes      int64    `yaml:"max_body_bytes"`      // default 1 MiB
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"` // default 5s
+	ReadTimeout       Duration `yaml:"read_timeout"`        // default 30s
+	WriteTimeout      Duration `yaml:"write_timeout"`       // default 60s; must exceed MaxPollWait
+	IdleTimeout       Duration `yaml:"idle_timeout"`        // default 120s
+	MaxHeaderBytes    int      `yaml:"max_header_bytes"`    // default 64 KiB
+	RatePerSecond     float64  `yaml:"rate_per_second"`     // per agency; 0 = no limit
+	Burst             int      `yaml:"burst"`               // default ceil(rate_per_second) when a rate is set
+	TLS               HTTPTLS  `yaml:"tls"`
+}
+
+// HTTPTLS serves HTTPS when CertFile and KeyFile are set. With ClientCAFile,
+// client certificates signed by that CA are verified; RequireClientCert
+// refuses callers without one.
+type HTTPTLS struct {
+	CertFile          string `yaml:"cert_file"`
+	KeyFile           string `yaml:"key_file"`
+	ClientCAFile      string `yaml:"client_ca_file"`
+	RequireClientCert bool   `yaml:"require_client_cert"`
+}
+
+// Enabled reports whether the server speaks HTTPS.
+func (t HTTPTLS) Enabled() bool { return t.CertFile != "" }
+
+// Kafka is the broker connection. Without Brokers, lienthong starts its
+// embedded broker on EmbeddedListen.
+type Kafka struct {
+	Brokers           []string `yaml:"brokers"`
+	EmbeddedListen    string   `yaml:"embedded_listen"`    // default 127.0.0.1:9092
+	TopicPrefix       string   `yaml:"topic_prefix"`       // default "lienthong."
+	Partitions        int      `yaml:"partitions"`         // default 12
+	ReplicationFactor int      `yaml:"replication_factor"` // default 1
+	TLS               KafkaTLS `yaml:"tls"`
+	SASL              SASL     `yaml:"sasl"`
+}
+
+// Embedded reports whether lienthong runs its own broker.
+func (k Kafka) Embedded() bool { return len(k.Brokers) == 0 }
+
+// KafkaTLS is TLS to the brokers. CAFile empty: the system roots.
+type KafkaTLS struct {
+	Enabled  bool   `yaml:"enabled"`
+	CAFile   string `yaml:"ca_file"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// SASL mechanisms.
+const (
+	SASLPlain       = "PLAIN"
+	SASLScramSHA256 = "SCRAM-SHA-256"
+	SASLScramSHA512 = "SCRAM-SHA-512"
+)
+
+// SASL is broker authentication; Mechanism empty: none.
+type SASL struct {
+	Mechanism   string `yaml:"mechanism"`
+	Username    string `yaml:"username"`
+	PasswordEnv string `yaml:"password_env"`
+	Password    string `yaml:"-"` // resolved from PasswordEnv
+}
+
+// CalendarConfig is the working-time calendar; see package calendar.
+type CalendarConfig struct {
+	Timezone    string   `yaml:"timezone"`     // default Asia/Ho_Chi_Minh
+	Workdays    []string `yaml:"workdays"`     // default mon..fri
+	OfficeHours []string `yaml:"office_hours"` // default 08:00-12:00, 13:30-17:00
+	Holidays    []string `yaml:"holidays"`
+}
+
+// Agency is a department system.
+type Agency struct {
+	Code        string   `yaml:"code"`
+	Name        string   `yaml:"name"`
+	Receiver    bool     `yaml:"receiver"`
+	TokenSHA256 string   `yaml:"token_sha256"`
+	Delivery    Delivery `yaml:"delivery"`
+}
+
+// Delivery modes.
+const (
+	ModeWebhook = "webhook"
+	ModePull    = "pull"
+	ModeKafka   = "kafka"
+)
+
+// Delivery says how events reach an agency.
+type Delivery struct {
+	Mode        string   `yaml:"mode"` // webhook | pull | kafka; default pull
+	URL         string   `yaml:"url"`
+	SecretEnv   string   `yaml:"secret_env"`
+	Secret      string   `yaml:"-"`            // resolved "whsec_..." value
+	Timeout     Duration `yaml:"timeout"`      // default 10s
+	MaxAttempts int      `yaml:"max_attempts"` // default 10
+	MinBackoff  Duration `yaml:"min_backoff"`  // default 500ms
+	MaxBackoff  Duration `yaml:"max_backoff"`  // default 5m
+	Concurrency int      `yaml:"concurrency"`  // default 16
+}
+
+// Procedure is an administrative procedure and its route.
+type Procedure struct {
+	Code      string        `yaml:"code"`
+	Name      string        `yaml:"name"`
+	Deadline  calendar.Span `yaml:"deadline"`
+	Receivers []string      `yaml:"receivers"` // empty: every receiver agency
+	Steps     []Step        `yaml:"steps"`
+
+	receivers []string // Receivers, or every receiver agency when empty
+	stepIdx   map[string]int
+	roots     []string
+	order     []string
+	next      map[string][]string
+}
+
+// Step is one agency's part of a procedure.
+type Step struct {
+	ID       string        `yaml:"id"`
+	Name     string        `yaml:"name"` // default: the id
+	Agency   string        `yaml:"agency"`
+	Deadline calendar.Span `yaml:"deadline"`
+	After    []string      `yaml:"after"`
+}
+
+// Duration is a time.Duration written as "10s", "500ms", "5m" in YAML.
+type Duration struct{ time.Duration }
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("want a duration like 10s, 500ms or 5m")
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 10s, 500ms or 5m", n.Value)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// Load reads and parses the config file at path, with secrets from the
+// process environment.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse parses and checks a config, with secrets from the process
+// environment. source names the document in problems (a file name). A
+// config that breaks any rule yields a *ValidationError listing them all.
+func Parse(data []byte, source string) (*Config, error) {
+	return ParseWith(data, source, os.LookupEnv)
+}
+
+// ParseWith is Parse with env as the environment (os.LookupEnv, or a test's
+// or the example's lookup).
+func ParseWith(data []byte, source string, env func(string) (string, bool)) (*Config, error) {
+	p := &parser{source: source, env: env, pos: map[string]pos{}}
+	c := &Config{source: source}
+	if !p.decode(data, c) {
+		return nil, p.err()
+	}
+	p.defaults(c)
+	p.validate(c)
+	if len(p.probs) > 0 {
+		return nil, p.err()
+	}
+	return c, nil
+}
+
+// Source names the document the config was parsed from.
+func (c *Config) Source() string { return c.source }
+
+// Cal returns the compiled working-time calendar.
+func (c *Config) Cal() *calendar.Calendar { return c.cal }
