@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -34,9 +35,17 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "measured time of each phase")
 	warmup := flag.Duration("warmup", 2*time.Second, "unmeasured warm-up of each phase")
 	roles := flag.String("roles", "gateway", "roles lienthong runs during the ingress phase")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := run(*clients, *duration, *warmup, *roles); err != nil {
 		fmt.Fprintln(os.Stderr, "lienthong-bench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -133,6 +142,16 @@ func event(id, code string) map[string]any {
 	}
 }
 
+// template is the sample event marshalled once; render fills in the id and
+// the dossier code, so that the load generator (on the same two cores) spends
+// little CPU making bodies.
+var template, _ = json.Marshal(event("@@ID@@", "HCC-20260303-000000000"))
+
+func render(id, code string) []byte {
+	b := bytes.ReplaceAll(template, []byte("HCC-20260303-000000000"), []byte(code))
+	return bytes.Replace(b, []byte("@@ID@@"), []byte(id), 1)
+}
+
 func phase(clients int, warmup, duration time.Duration, name string, one func(worker, seq int) error) result {
 	var measuring atomic.Bool
 	stop := make(chan struct{})
@@ -188,7 +207,7 @@ func ingress(base, token string, clients int, warmup, duration time.Duration) re
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	return phase(clients, warmup, duration, fmt.Sprintf("lienthong POST /v1/events (%d keep-alive clients)", clients), func(w, seq int) error {
 		code := fmt.Sprintf("HCC-20260303-%03d%06d", w, seq)
-		body, _ := json.Marshal(event(fmt.Sprintf("%x-%d-%d", run0, w, seq), code))
+		body := render(fmt.Sprintf("%x-%d-%d", run0, w, seq), code)
 		req, _ := http.NewRequest(http.MethodPost, base+"/v1/events", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/cloudevents+json")
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -211,7 +230,7 @@ func baseline(bus *kafkabus.Bus, clients int, warmup, duration time.Duration, na
 	topic := bus.Topic("bench.baseline")
 	return phase(clients, warmup, duration, name, func(w, seq int) error {
 		code := fmt.Sprintf("HCC-20260303-%03d%06d", w, seq)
-		body, _ := json.Marshal(event(fmt.Sprintf("b-%d-%d", w, seq), code))
+		body := render(fmt.Sprintf("b-%d-%d", w, seq), code)
 		return wr.WriteMessages(context.Background(), kafkabus.Record(topic, code, body))
 	})
 }

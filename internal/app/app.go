@@ -75,7 +75,8 @@ type App struct {
 	listener net.Listener
 	index    *gateway.Index
 	tail     *kafkabus.Tail
-	mux      *http.ServeMux
+	mux      *http.ServeMux // public: schemas, health, metrics; /v1/ goes to api
+	api      *http.ServeMux // behind authentication and rate limiting
 	authn    *auth.Authenticator
 	limiter  *auth.RateLimiter
 
@@ -121,10 +122,12 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	a.mux = http.NewServeMux()
+	a.api = http.NewServeMux()
 	a.authn = auth.New(cfg)
 	a.authn.RequireClientCert = cfg.HTTP.TLS.RequireClientCert
 	a.limiter = auth.NewRateLimiter(cfg.HTTP.RatePerSecond, cfg.HTTP.Burst)
 	a.mountCommon()
+	a.mux.Handle("/v1/", a.Authenticated(a.api))
 	if a.roles[RoleGateway] {
 		a.startGateway(runCtx)
 	}
@@ -142,8 +145,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 // Has reports whether the process runs role.
 func (a *App) Has(role string) bool { return a.roles[role] }
 
-// Mux is the HTTP mux, for roles to mount on.
-func (a *App) Mux() *http.ServeMux { return a.mux }
+// API is the mux of the authenticated /v1/ endpoints: handlers mounted here
+// find the caller with auth.FromContext.
+func (a *App) API() *http.ServeMux { return a.api }
 
 // Authenticated wraps h in the bearer-token middleware and the per-agency
 // rate limit.
@@ -287,7 +291,7 @@ func (a *App) startGateway(ctx context.Context) {
 		Metrics:      gateway.NewMetrics(a.Registry),
 		Log:          a.Log,
 	})
-	a.mux.Handle("/v1/events", a.Authenticated(gw))
+	a.api.Handle("/v1/events", gw)
 }
 
 func (a *App) mountCommon() {
