@@ -13,7 +13,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/lienthong
 
 # The demo: embedded broker, example procedures, simulated agencies, a stream
-# of dossiers. Until the demo exists this is `lienthong serve` on the example.
+# of dossiers; Ctrl-C stops it.
 run: build
 	./$(BIN) demo
 

@@ -76,6 +76,7 @@ type Demo struct {
 	tokens map[string]string
 	hc     *http.Client
 	seq    atomic.Int64
+	asked  sync.Map // dossier code -> step that asked for a supplement
 	wg     sync.WaitGroup
 	srvs   []*http.Server
 }
@@ -187,9 +188,16 @@ func (d *Demo) startAgency(ag *config.Agency) error {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
-		if ev.Type == event.Assigned {
+		switch ev.Type {
+		case event.Assigned:
 			d.wg.Add(1)
 			go func() { defer d.wg.Done(); d.answer(code, ev) }()
+		case event.Supplemented:
+			// The documents asked for arrived: finish the step that asked.
+			if step, ok := d.asked.LoadAndDelete(ev.Subject); ok {
+				d.wg.Add(1)
+				go func() { defer d.wg.Done(); d.complete(code, ev, step.(string)) }()
+			}
 		}
 	})}
 	d.srvs = append(d.srvs, srv)
@@ -209,15 +217,23 @@ func (d *Demo) answer(agency string, ev event.Event) {
 	}
 	time.Sleep(time.Duration(rand.Int64N(int64(d.opts.MaxDelay))))
 	step := data.Step.ID
-	if step == "verify" && rand.Float64() < d.opts.SupplementP && !strings.HasSuffix(ev.Subject, "-supp") {
-		// Ask once per dossier; the desk answers with the documents.
+	if step == "verify" && rand.Float64() < d.opts.SupplementP {
+		// Ask once per dossier; the desk answers with the documents and
+		// the step is finished when they arrive.
+		d.asked.Store(ev.Subject, step)
 		if d.send(agency, event.SupplementRequested, ev.Subject, "supp-"+ev.ID, map[string]any{
 			"step": step, "reason": "Thiếu bản sao giấy chứng nhận quyền sử dụng đất", "missing": []string{"giay-chung-nhan.pdf"},
 		}) {
 			d.Stats.Supplements.Add(1)
 			return
 		}
+		d.asked.Delete(ev.Subject)
 	}
+	d.complete(agency, ev, step)
+}
+
+// complete sends the step's result.
+func (d *Demo) complete(agency string, ev event.Event, step string) {
 	outputs := map[string]any{"result": "ok", "officer_unit": agency}
 	switch step {
 	case "tax":
@@ -382,6 +398,10 @@ func (d *Demo) Drain(ctx context.Context, final ...string) map[string]string {
 		want[s] = true
 	}
 	for {
+		if ctx.Err() != nil {
+			// The final answer, read without the expired context.
+			return d.Statuses(context.Background())
+		}
 		statuses := d.Statuses(ctx)
 		done := true
 		for _, c := range d.Stats.Codes() {
@@ -390,7 +410,7 @@ func (d *Demo) Drain(ctx context.Context, final ...string) map[string]string {
 				break
 			}
 		}
-		if done || ctx.Err() != nil {
+		if done {
 			return statuses
 		}
 		time.Sleep(300 * time.Millisecond)

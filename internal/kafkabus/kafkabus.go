@@ -259,13 +259,24 @@ func (b *Bus) waitTopics(ctx context.Context, cl *kafka.Client, names []string) 
 		md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: names})
 		if err == nil {
 			ready := 0
+			req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
 			for _, t := range md.Topics {
-				if t.Error == nil && len(t.Partitions) > 0 {
+				ok := t.Error == nil && len(t.Partitions) > 0
+				for _, p := range t.Partitions {
+					ok = ok && p.Error == nil && p.Leader.ID >= 0
+					req.Topics[t.Name] = append(req.Topics[t.Name], kafka.LastOffsetOf(p.ID))
+				}
+				if ok {
 					ready++
 				}
 			}
+			// Apache Kafka serves metadata with a leader some tens of
+			// milliseconds before that leader answers produce and list
+			// offsets (NOT_LEADER_OR_FOLLOWER): wait until it does.
 			if ready == len(names) {
-				return nil
+				if err = offsetsServed(ctx, cl, req); err == nil {
+					return nil
+				}
 			}
 		}
 		if time.Now().After(deadline) {
@@ -280,6 +291,21 @@ func (b *Bus) waitTopics(ctx context.Context, cl *kafka.Client, names []string) 
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+func offsetsServed(ctx context.Context, cl *kafka.Client, req *kafka.ListOffsetsRequest) error {
+	resp, err := cl.ListOffsets(ctx, req)
+	if err != nil {
+		return err
+	}
+	for topic, ps := range resp.Topics {
+		for _, p := range ps {
+			if p.Error != nil {
+				return fmt.Errorf("%s/%d: %w", topic, p.Partition, p.Error)
+			}
+		}
+	}
+	return nil
 }
 
 // Partitions returns the partition ids of a full topic name.

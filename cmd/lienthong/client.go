@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+func init() {
+	register("send", "FILE...: post CloudEvent files to /v1/events", cmdSend)
+	register("track", "CODE: show a dossier's status, steps and timeline", cmdTrack)
+	register("dlq", "list [--agency CODE] | replay ID|--all --agency CODE: dead letters (admin)", cmdDLQ)
+}
+
+// apiFlags are the connection flags of the HTTP client commands; the token
+// comes from the environment so it stays out of shell history.
+func apiFlags(fs *flag.FlagSet) (*string, *string) {
+	base := fs.String("url", envOr("LIENTHONG_URL", "http://127.0.0.1:8080"), "lienthong base URL (env LIENTHONG_URL)")
+	tokenEnv := fs.String("token-env", "LIENTHONG_TOKEN", "environment variable holding the bearer token")
+	return base, tokenEnv
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func call(method, base, tokenEnv, path, ct string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequest(method, strings.TrimRight(base, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	if tok := os.Getenv(tokenEnv); tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, out, err
+}
+
+func pretty(w io.Writer, raw []byte) {
+	var buf bytes.Buffer
+	if json.Indent(&buf, raw, "", "  ") == nil {
+		buf.WriteByte('\n')
+		_, _ = w.Write(buf.Bytes())
+		return
+	}
+	_, _ = w.Write(raw)
+}
+
+func cmdSend(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	base, tokenEnv := apiFlags(fs)
+	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "usage: lienthong send [--url URL] FILE...   (token in $LIENTHONG_TOKEN)")
+		return 2
+	}
+	code := 0
+	for _, f := range fs.Args() {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+		ct := "application/cloudevents+json"
+		if t := bytes.TrimLeft(body, " \t\r\n"); len(t) > 0 && t[0] == '[' {
+			ct = "application/cloudevents-batch+json"
+		}
+		st, out, err := call(http.MethodPost, *base, *tokenEnv, "/v1/events", ct, body)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", f, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: %d\n", f, st)
+		pretty(stdout, out)
+		if st >= 300 {
+			code = 1
+		}
+	}
+	return code
+}
+
+func cmdTrack(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("track", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	base, tokenEnv := apiFlags(fs)
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: lienthong track [--url URL] CODE   (token in $LIENTHONG_TOKEN)")
+		return 2
+	}
+	st, out, err := call(http.MethodGet, *base, *tokenEnv, "/v1/dossiers/"+url.PathEscape(fs.Arg(0)), "", nil)
+	if err != nil {
+		fmt.Fprintln(stderr, "lienthong track:", err)
+		return 1
+	}
+	if st != http.StatusOK {
+		fmt.Fprintf(stderr, "lienthong track: %d\n", st)
+		pretty(stderr, out)
+		return 1
+	}
+	printSlip(stdout, out)
+	return 0
+}
+
+// printSlip prints the process-control slip of a dossier.
+func printSlip(w io.Writer, raw []byte) {
+	var d struct {
+		Code, Procedure, Receiver, Status string
+		PortalStatus                      int    `json:"portal_status"`
+		Overdue                           bool   `json:"overdue"`
+		ReceivedAt                        string `json:"received_at"`
+		DueAt                             string `json:"due_at"`
+		Steps                             []struct {
+			ID, Name, Agency, Status string
+			AssignedAt               string `json:"assigned_at"`
+			DueAt                    string `json:"due_at"`
+			CompletedAt              string `json:"completed_at"`
+			Overdue                  bool   `json:"overdue"`
+		}
+		Timeline []struct {
+			ID, Type, Source, Time string
+		}
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		pretty(w, raw)
+		return
+	}
+	late := ""
+	if d.Overdue {
+		late = " OVERDUE"
+	}
+	fmt.Fprintf(w, "dossier %s  procedure %s  receiver %s\n", d.Code, d.Procedure, d.Receiver)
+	fmt.Fprintf(w, "status  %s (portal %d)%s\nreceived %s  due %s\n\n", d.Status, d.PortalStatus, late, d.ReceivedAt, d.DueAt)
+	fmt.Fprintf(w, "%-12s %-8s %-11s %-25s %-25s %-25s %s\n", "step", "agency", "status", "assigned", "due", "completed", "late")
+	for _, s := range d.Steps {
+		fmt.Fprintf(w, "%-12s %-8s %-11s %-25s %-25s %-25s %v\n", s.ID, s.Agency, s.Status, s.AssignedAt, s.DueAt, s.CompletedAt, s.Overdue)
+	}
+	fmt.Fprintln(w, "\ntimeline:")
+	for _, e := range d.Timeline {
+		fmt.Fprintf(w, "  %s  %-30s %s\n", e.Time, e.Type, e.Source)
+	}
+}
+
+func cmdDLQ(args []string, stdout, stderr io.Writer) int {
+	usage := func() int {
+		fmt.Fprintln(stderr, "usage: lienthong dlq list [--agency CODE] | lienthong dlq replay (ID | --all) [--agency CODE]   (admin token in $LIENTHONG_TOKEN)")
+		return 2
+	}
+	if len(args) == 0 {
+		return usage()
+	}
+	fs := flag.NewFlagSet("dlq", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	base, tokenEnv := apiFlags(fs)
+	agency := fs.String("agency", "", "agency code")
+	all := fs.Bool("all", false, "replay every dead letter of --agency")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	q := ""
+	if *agency != "" {
+		q = "?agency=" + url.QueryEscape(*agency)
+	}
+	var st int
+	var out []byte
+	var err error
+	switch args[0] {
+	case "list":
+		st, out, err = call(http.MethodGet, *base, *tokenEnv, "/v1/dlq"+q, "", nil)
+	case "replay":
+		switch {
+		case *all && *agency != "":
+			st, out, err = call(http.MethodPost, *base, *tokenEnv, "/v1/dlq/replay"+q, "", nil)
+		case fs.NArg() == 1 && !*all:
+			st, out, err = call(http.MethodPost, *base, *tokenEnv, "/v1/dlq/"+url.PathEscape(fs.Arg(0))+"/replay"+q, "", nil)
+		default:
+			return usage()
+		}
+	default:
+		return usage()
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "lienthong dlq:", err)
+		return 1
+	}
+	pretty(stdout, out)
+	if st >= 300 {
+		return 1
+	}
+	return 0
+}

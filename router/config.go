@@ -1,0 +1,54 @@
+package router
+
+import (
+	"time"
+
+	"github.com/lienthong/lienthong/internal/calendar"
+	"github.com/lienthong/lienthong/internal/config"
+)
+
+// FromConfig builds the routes from a loaded config: every procedure with
+// its steps, the receivers resolved (none listed: every receiver agency),
+// and the config's calendar as the clock.
+func FromConfig(c *config.Config) *Routes {
+	var receivers []string
+	for _, a := range c.Agencies {
+		if a.Receiver {
+			receivers = append(receivers, a.Code)
+		}
+	}
+	r := &Routes{Procedures: make(map[string]*Procedure, len(c.Procedures)), Clock: CalendarClock{c.Cal()}}
+	for _, p := range c.Procedures {
+		rp := &Procedure{Code: p.Code, Name: p.Name, Deadline: Span(p.Deadline), Receivers: p.Receivers}
+		if len(rp.Receivers) == 0 {
+			rp.Receivers = receivers
+		}
+		for _, s := range p.Steps {
+			name := s.Name
+			if name == "" {
+				name = s.ID
+			}
+			rp.Steps = append(rp.Steps, Step{ID: s.ID, Name: name, Agency: s.Agency, Deadline: Span(s.Deadline), After: s.After})
+		}
+		r.Procedures[p.Code] = rp
+	}
+	return r
+}
+
+// AgencyCodes lists the config's agency codes (RunnerConfig.Agencies).
+func AgencyCodes(c *config.Config) []string {
+	out := make([]string, 0, len(c.Agencies))
+	for _, a := range c.Agencies {
+		out = append(out, a.Code)
+	}
+	return out
+}
+
+// CalendarClock adapts the working-time calendar to Clock.
+type CalendarClock struct{ Cal *calendar.Calendar }
+
+func (k CalendarClock) Due(start time.Time, s Span) time.Time {
+	return k.Cal.Due(start, calendar.Span(s))
+}
+func (k CalendarClock) Add(t time.Time, d time.Duration) time.Time { return k.Cal.Add(t, d) }
+func (k CalendarClock) WorkBetween(a, b time.Time) time.Duration   { return k.Cal.WorkBetween(a, b) }

@@ -1,0 +1,65 @@
+package router
+
+import (
+	"time"
+)
+
+// Span is a deadline in working time: whole working days plus working hours
+// (config "5d", "4h"). It mirrors calendar.Span so that the engine does not
+// depend on the calendar package; FromConfig converts.
+type Span struct {
+	Days int           `json:"days,omitempty"`
+	Work time.Duration `json:"work,omitempty"`
+}
+
+// Clock does working-time arithmetic (the calendar of DESIGN.md section 4).
+type Clock interface {
+	// Due returns the moment span of working time after start.
+	Due(start time.Time, span Span) time.Time
+	// Add returns t moved forward by d of working time.
+	Add(t time.Time, d time.Duration) time.Time
+	// WorkBetween returns the working time between a and b.
+	WorkBetween(a, b time.Time) time.Duration
+}
+
+// Step is one agency's part of a procedure.
+type Step struct {
+	ID       string
+	Name     string
+	Agency   string
+	Deadline Span
+	After    []string
+}
+
+// Procedure is a route: the steps of one administrative procedure.
+type Procedure struct {
+	Code     string
+	Name     string
+	Deadline Span
+	// Receivers are the agencies that may submit dossiers of this procedure
+	// (already resolved: the config's default "every receiver" is expanded).
+	Receivers []string
+	Steps     []Step
+}
+
+// ReceivableBy reports whether agency may submit dossiers of p.
+func (p *Procedure) ReceivableBy(agency string) bool {
+	for _, r := range p.Receivers {
+		if r == agency {
+			return true
+		}
+	}
+	return false
+}
+
+// Routes is what the engine needs from the configuration.
+type Routes struct {
+	Procedures map[string]*Procedure
+	Clock      Clock
+}
+
+// Procedure returns the procedure with the given code.
+func (r *Routes) Procedure(code string) (*Procedure, bool) {
+	p, ok := r.Procedures[code]
+	return p, ok
+}

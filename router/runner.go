@@ -1,0 +1,539 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/lienthong/lienthong/event"
+	"github.com/lienthong/lienthong/internal/kafkabus"
+	"github.com/lienthong/lienthong/internal/problem"
+)
+
+// RunnerConfig tunes the runner. Zero values take the defaults.
+type RunnerConfig struct {
+	GroupID   string        // consumer group; default "lienthong-router"
+	TickEvery time.Duration // overdue check period; default 1 s
+	MaxBatch  int           // records applied per batch; default 500
+	BatchWait time.Duration // how long a batch waits to fill; default 5 ms
+	// CommitEvery spaces offset commits. Commits are only an optimization:
+	// each state records the last offset applied, so a replay skips work
+	// already done. Default 200 ms.
+	CommitEvery time.Duration
+	// WriteTimeout bounds one attempt to write a batch's outputs or states.
+	// It must stay under the group's rebalance timeout (10 s) so a member
+	// leaving a generation is done writing before the next owner rebuilds.
+	WriteTimeout time.Duration
+	// Agencies, when set, are the known agencies: an output for any other
+	// goes to the rejected topic instead of a missing inbox topic.
+	Agencies []string
+	Now      func() time.Time // wall clock for the overdue timer; default time.Now
+	Logger   *slog.Logger
+}
+
+// Runner consumes the events topic in a consumer group and applies each
+// record exactly once in effect: outputs are written (and acknowledged)
+// before the dossier's new state, and the state before the offset commit; a
+// record whose offset the dossier's state already holds is skipped.
+//
+// Each partition is one goroutine (the overdue timer included, so a state is
+// never touched concurrently) and a two-stage pipeline: one write carries
+// the outputs of batch N together with the states of batch N-1, whose
+// outputs the previous write acknowledged. One round trip per batch instead
+// of two; a state reaches the state topic one batch (or BatchWait, when the
+// stream pauses) after its outputs.
+type Runner struct {
+	bus    *kafkabus.Bus
+	eng    *Engine
+	cfg    RunnerConfig
+	known  map[string]bool
+	events string
+	state  string
+	reject string
+
+	commitMu sync.Mutex // the generation's coordinator connection is shared
+
+	records, applied, refused, outputs, states, batches, ticks atomic.Int64
+	running                                                    atomic.Int32
+}
+
+// RunnerStats are counters since the runner started.
+type RunnerStats struct {
+	Records    int64 // events records handled, skipped ones included
+	Applied    int64 // records applied (new state)
+	Refused    int64 // records refused (message.rejected or garbage)
+	Outputs    int64 // records written to inbox and rejected topics
+	States     int64 // records written to the state topic
+	Batches    int64
+	Partitions int32 // partitions owned right now
+}
+
+// NewRunner makes a runner; Run starts it.
+func NewRunner(bus *kafkabus.Bus, eng *Engine, cfg RunnerConfig) *Runner {
+	if cfg.GroupID == "" {
+		cfg.GroupID = "lienthong-router"
+	}
+	if cfg.TickEvery <= 0 {
+		cfg.TickEvery = time.Second
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 500
+	}
+	if cfg.BatchWait <= 0 {
+		cfg.BatchWait = 5 * time.Millisecond
+	}
+	if cfg.CommitEvery <= 0 {
+		cfg.CommitEvery = 200 * time.Millisecond
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 8 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	var known map[string]bool
+	if cfg.Agencies != nil {
+		known = make(map[string]bool, len(cfg.Agencies))
+		for _, a := range cfg.Agencies {
+			known[a] = true
+		}
+	}
+	return &Runner{
+		bus: bus, eng: eng, cfg: cfg, known: known,
+		events: bus.Topic(kafkabus.TopicEvents),
+		state:  bus.Topic(kafkabus.TopicState),
+		reject: bus.Topic(kafkabus.TopicRejected),
+	}
+}
+
+// Stats returns the runner's counters.
+func (r *Runner) Stats() RunnerStats {
+	return RunnerStats{Records: r.records.Load(), Applied: r.applied.Load(), Refused: r.refused.Load(), Outputs: r.outputs.Load(), States: r.states.Load(),
+		Batches: r.batches.Load(), Partitions: r.running.Load()}
+}
+
+// Run joins the group and routes until ctx ends; then it finishes the batch
+// in hand, commits, leaves the group and returns nil.
+func (r *Runner) Run(ctx context.Context) error {
+	cg, err := r.bus.NewConsumerGroup(r.cfg.GroupID, r.events)
+	if err != nil {
+		return fmt.Errorf("router: join group %s: %w", r.cfg.GroupID, err)
+	}
+	// Close ends the generation and waits for the partition goroutines.
+	defer cg.Close()
+	for {
+		gen, err := cg.Next(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			// Join and sync errors are transient (coordinator moving, a
+			// rebalance in progress); the group retries with backoff.
+			r.cfg.Logger.Info("router: consumer group", "group", r.cfg.GroupID, "err", err)
+			continue
+		}
+		for _, a := range gen.Assignments[r.events] {
+			p, off := a.ID, a.Offset
+			gen.Start(func(gctx context.Context) { r.runPartition(gctx, gen, p, off) })
+		}
+	}
+}
+
+// partition is one owned partition of the events topic and its dossiers.
+type partition struct {
+	r      *Runner
+	gen    *kafka.Generation
+	id     int
+	states map[string]*State
+	// pending are the state records of the last batch: its outputs are
+	// acknowledged, they are not yet written. pendingNext is the offset
+	// after that batch.
+	pending     []kafka.Message
+	pendingNext int64
+	next        int64 // offset after the last record applied
+	durable     int64 // offset after the last record whose state is written
+	committed   int64 // offset last committed
+	lastCommit  time.Time
+}
+
+func (r *Runner) runPartition(gctx context.Context, gen *kafka.Generation, id int, offset int64) {
+	r.running.Add(1)
+	defer r.running.Add(-1)
+	log := r.cfg.Logger.With("partition", id)
+	// A rebuild can fail transiently (a leader moving, a broker restarting):
+	// retry for a while before giving the partition back to the group.
+	var states map[string]*State
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		if states, err = r.rebuild(gctx, id); err == nil || gctx.Err() != nil {
+			break
+		}
+		log.Warn("router: rebuild state, retrying", "attempt", attempt+1, "err", err)
+		sleep(gctx, time.Duration(attempt+1)*200*time.Millisecond)
+	}
+	if err != nil {
+		if gctx.Err() == nil {
+			log.Error("router: rebuild state", "err", err)
+			sleep(gctx, time.Second) // returning ends the generation: the group retries
+		}
+		return
+	}
+	p := &partition{r: r, gen: gen, id: id, states: states, committed: offset, next: offset, durable: offset, pendingNext: offset, lastCommit: time.Now()}
+	rd := r.bus.NewReader(kafka.ReaderConfig{Topic: r.events, Partition: id, QueueCapacity: r.cfg.MaxBatch})
+	defer rd.Close()
+	if err := rd.SetOffset(offset); err != nil {
+		log.Error("router: seek", "offset", offset, "err", err)
+		return
+	}
+	nextTick := time.Now().Add(r.cfg.TickEvery)
+	for {
+		until := nextTick
+		if len(p.pending) > 0 {
+			// States are waiting for the next write: do not let them wait
+			// for traffic longer than a batch would.
+			until = time.Now().Add(r.cfg.BatchWait)
+		}
+		batch, err := r.fetchBatch(gctx, rd, until)
+		if err != nil && gctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+			log.Error("router: fetch", "err", err)
+			if p.flush(gctx) == nil {
+				p.commit(true)
+			}
+			return
+		}
+		if len(batch) > 0 {
+			if err := p.apply(gctx, batch); err != nil {
+				log.Error("router: batch abandoned; state will be rebuilt", "err", err)
+				return
+			}
+		} else if err := p.flush(gctx); err != nil {
+			log.Error("router: state write abandoned; state will be rebuilt", "err", err)
+			return
+		}
+		if !time.Now().Before(nextTick) {
+			if err := p.tick(gctx); err != nil {
+				log.Error("router: overdue tick abandoned", "err", err)
+				return
+			}
+			nextTick = time.Now().Add(r.cfg.TickEvery)
+		}
+		if gctx.Err() != nil {
+			if err := p.flush(gctx); err != nil {
+				log.Error("router: state write abandoned at shutdown", "err", err)
+				return
+			}
+			p.commit(true)
+			return
+		}
+		p.commit(false)
+	}
+}
+
+// fetchBatch waits for a record until the next tick, then takes whatever
+// else arrives within BatchWait, up to MaxBatch.
+func (r *Runner) fetchBatch(gctx context.Context, rd *kafka.Reader, until time.Time) ([]kafka.Message, error) {
+	ctx, cancel := context.WithDeadline(gctx, until)
+	m, err := rd.FetchMessage(ctx)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	batch := []kafka.Message{m}
+	ctx, cancel = context.WithTimeout(gctx, r.cfg.BatchWait)
+	defer cancel()
+	for len(batch) < r.cfg.MaxBatch {
+		m, err := rd.FetchMessage(ctx)
+		if err != nil {
+			break
+		}
+		batch = append(batch, m)
+	}
+	return batch, nil
+}
+
+// apply runs a batch through the engine, then makes its effects durable:
+// outputs first, then states, then (later) the offset.
+func (p *partition) apply(gctx context.Context, batch []kafka.Message) error {
+	r := p.r
+	var outs []kafka.Message
+	dirty := newDirtySet()
+	for _, m := range batch {
+		var ev event.Event
+		if err := json.Unmarshal(m.Value, &ev); err != nil || ev.ID == "" || ev.Type == "" {
+			if err == nil {
+				err = errors.New("not a CloudEvent: id or type missing")
+			}
+			outs = append(outs, r.rejectedRecord(m, problem.NotJSON, err.Error()))
+			r.refused.Add(1)
+			continue
+		}
+		if key := string(m.Key); key != ev.Subject {
+			// The dossier's state lives on the partition of its code: an
+			// event keyed otherwise cannot be applied consistently.
+			outs = append(outs, r.rejectedRecord(m, problem.SubjectMismatch, fmt.Sprintf("record key %q is not the subject %q", key, ev.Subject)))
+			r.refused.Add(1)
+			continue
+		}
+		st := p.states[ev.Subject]
+		if st != nil && st.Offset >= m.Offset {
+			continue // applied before a crash or rebalance
+		}
+		n, res, rej := r.eng.Apply(st, ev, acceptedAt(m, ev))
+		outs = r.appendOutputs(outs, res, m)
+		if rej != nil {
+			outs = append(outs, r.rejectedRecord(m, rej.Reason, rej.Detail))
+			r.refused.Add(1)
+		}
+		if n != st {
+			n.Offset = m.Offset
+			p.states[ev.Subject] = n
+			dirty.add(n)
+			r.applied.Add(1)
+		}
+	}
+	p.next = batch[len(batch)-1].Offset + 1
+	if err := p.persist(gctx, outs, dirty); err != nil {
+		return err
+	}
+	r.batches.Add(1)
+	r.records.Add(int64(len(batch)))
+	return nil
+}
+
+// tick raises overdue events for this partition's dossiers.
+func (p *partition) tick(gctx context.Context) error {
+	now := p.r.cfg.Now()
+	var outs []kafka.Message
+	dirty := newDirtySet()
+	for code, st := range p.states {
+		n, res := p.r.eng.Tick(st, now)
+		if n == st {
+			continue
+		}
+		p.states[code] = n
+		dirty.add(n)
+		outs = p.r.appendOutputs(outs, res, kafka.Message{})
+	}
+	p.r.ticks.Add(1)
+	return p.persist(gctx, outs, dirty)
+}
+
+// persist writes a batch's outputs together with the previous batch's
+// states, waits for the acknowledgement, and keeps this batch's states for
+// the next write. If it gives up (only once the generation has ended), the
+// caller must drop its in-memory states: they are ahead of what is durable.
+func (p *partition) persist(gctx context.Context, outs []kafka.Message, dirty *dirtySet) error {
+	states := make([]kafka.Message, 0, len(dirty.list))
+	for _, st := range dirty.list {
+		states = append(states, kafka.Message{Topic: p.r.state, Key: []byte(st.Code), Value: EncodeState(st),
+			Headers: []kafka.Header{{Key: kafkabus.HeaderContentType, Value: []byte("application/json")}}})
+	}
+	nOuts := len(outs)
+	if err := p.r.write(gctx, append(outs, p.pending...)); err != nil {
+		return fmt.Errorf("write %d outputs and %d states: %w", nOuts, len(p.pending), err)
+	}
+	p.r.outputs.Add(int64(nOuts))
+	p.r.states.Add(int64(len(p.pending)))
+	p.durable = p.pendingNext
+	p.pending, p.pendingNext = states, p.next
+	if len(states) == 0 {
+		p.durable = p.next
+	}
+	return nil
+}
+
+// flush writes the pending states, if any.
+func (p *partition) flush(gctx context.Context) error {
+	if len(p.pending) == 0 {
+		return nil
+	}
+	if err := p.r.write(gctx, p.pending); err != nil {
+		return fmt.Errorf("write %d states: %w", len(p.pending), err)
+	}
+	p.r.states.Add(int64(len(p.pending)))
+	p.durable, p.pending = p.pendingNext, nil
+	return nil
+}
+
+// write retries until Kafka acknowledges. While the partition is ours it
+// keeps trying (Kafka down means nothing can move anyway); once the
+// generation has ended it makes a last attempt and gives up.
+func (r *Runner) write(gctx context.Context, msgs []kafka.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.WriteTimeout)
+		err := r.bus.Writer().WriteMessages(ctx, msgs...)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if gctx.Err() != nil && attempt >= 2 {
+			return err
+		}
+		r.cfg.Logger.Warn("router: write failed; retrying", "records", len(msgs), "attempt", attempt, "err", err)
+		time.Sleep(backoff)
+		backoff = min(backoff*2, 2*time.Second)
+	}
+}
+
+// commit stores the offset up to which states are written, when
+// CommitEvery has passed (or when forced). A failed commit is harmless: the
+// dossiers' states hold their applied offsets, so the records replayed are
+// skipped.
+func (p *partition) commit(force bool) {
+	if p.durable == p.committed || (!force && time.Since(p.lastCommit) < p.r.cfg.CommitEvery) {
+		return
+	}
+	p.r.commitMu.Lock()
+	// The generation's coordinator connection has a deadline (5 s): this
+	// cannot hang the way a reader's CommitMessages can.
+	err := p.gen.CommitOffsets(map[string]map[int]int64{p.r.events: {p.id: p.durable}})
+	p.r.commitMu.Unlock()
+	p.lastCommit = time.Now()
+	if err != nil {
+		p.r.cfg.Logger.Debug("router: commit", "partition", p.id, "offset", p.durable, "err", err)
+		return
+	}
+	p.committed = p.durable
+}
+
+func (r *Runner) appendOutputs(recs []kafka.Message, outs []Output, cause kafka.Message) []kafka.Message {
+	for _, o := range outs {
+		var value []byte
+		if o.Forward && cause.Value != nil {
+			value = cause.Value // relayed byte for byte
+		} else {
+			value = EncodeEvent(o.Event)
+		}
+		var hs []kafka.Header
+		if tp := kafkabus.Header(cause, kafkabus.HeaderTraceparent); tp != "" {
+			hs = append(hs, kafka.Header{Key: kafkabus.HeaderTraceparent, Value: []byte(tp)})
+		}
+		if r.known != nil && !r.known[o.To] {
+			hs = append(hs, kafka.Header{Key: kafkabus.HeaderError, Value: []byte(problem.UnknownRecipient.URN() + ": " + o.To)})
+			recs = append(recs, kafkabus.Record(r.reject, o.Event.Subject, value, hs...))
+			continue
+		}
+		recs = append(recs, kafkabus.Record(r.bus.Topic(kafkabus.InboxTopic(o.To)), o.Event.Subject, value, hs...))
+	}
+	return recs
+}
+
+// rejectedRecord copies a refused record to the rejected topic for audit,
+// with the reason in the lienthong-error header.
+func (r *Runner) rejectedRecord(m kafka.Message, reason problem.Type, detail string) kafka.Message {
+	hs := []kafka.Header{{Key: kafkabus.HeaderError, Value: []byte(reason.URN() + ": " + detail)}}
+	if tp := kafkabus.Header(m, kafkabus.HeaderTraceparent); tp != "" {
+		hs = append(hs, kafka.Header{Key: kafkabus.HeaderTraceparent, Value: []byte(tp)})
+	}
+	return kafkabus.Record(r.reject, string(m.Key), m.Value, hs...)
+}
+
+// acceptedAt is when the bus accepted the record: the gateway's header, else
+// the record timestamp, else the event's own time. Stable across replays.
+func acceptedAt(m kafka.Message, ev event.Event) time.Time {
+	if s := kafkabus.Header(m, kafkabus.HeaderAcceptedAt); s != "" {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t
+		}
+	}
+	if m.Time.Year() > 2000 {
+		return m.Time
+	}
+	t, _ := time.Parse(time.RFC3339Nano, ev.Time)
+	return t
+}
+
+// rebuild reads the state topic's partition with the events partition's
+// number from the start to its high-water mark. For each dossier the state
+// with the highest applied offset wins (the latest written on a tie), which
+// also shields against a stale write landing late.
+func (r *Runner) rebuild(ctx context.Context, id int) (map[string]*State, error) {
+	states := map[string]*State{}
+	first, hwm, err := r.bounds(ctx, r.state, id)
+	if err != nil || hwm <= first {
+		return states, err
+	}
+	rd := r.bus.NewReader(kafka.ReaderConfig{Topic: r.state, Partition: id})
+	defer rd.Close()
+	if err := rd.SetOffset(kafka.FirstOffset); err != nil {
+		return nil, fmt.Errorf("seek state partition %d: %w", id, err)
+	}
+	for {
+		m, err := rd.FetchMessage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read state partition %d: %w", id, err)
+		}
+		var st State
+		if err := json.Unmarshal(m.Value, &st); err == nil && st.Code != "" {
+			if old := states[st.Code]; old == nil || st.Offset >= old.Offset {
+				states[st.Code] = &st
+			}
+		}
+		if m.Offset+1 >= hwm {
+			return states, nil
+		}
+	}
+}
+
+// bounds returns the first offset and the high-water mark of a partition.
+func (r *Runner) bounds(ctx context.Context, topic string, id int) (int64, int64, error) {
+	return partitionBounds(ctx, r.bus, topic, id)
+}
+
+func partitionBounds(ctx context.Context, bus *kafkabus.Bus, topic string, id int) (int64, int64, error) {
+	resp, err := bus.Client().ListOffsets(ctx, &kafka.ListOffsetsRequest{
+		Topics: map[string][]kafka.OffsetRequest{topic: {kafka.FirstOffsetOf(id), kafka.LastOffsetOf(id)}},
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("list offsets %s/%d: %w", topic, id, err)
+	}
+	for _, po := range resp.Topics[topic] {
+		if po.Partition == id {
+			if po.Error != nil {
+				return 0, 0, fmt.Errorf("list offsets %s/%d: %w", topic, id, po.Error)
+			}
+			return po.FirstOffset, po.LastOffset, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("list offsets %s/%d: partition missing", topic, id)
+}
+
+// dirtySet keeps the states changed in a batch, once each, in order.
+type dirtySet struct {
+	idx  map[string]int
+	list []*State
+}
+
+func newDirtySet() *dirtySet { return &dirtySet{idx: map[string]int{}} }
+
+func (d *dirtySet) add(st *State) {
+	if i, ok := d.idx[st.Code]; ok {
+		d.list[i] = st
+		return
+	}
+	d.idx[st.Code] = len(d.list)
+	d.list = append(d.list, st)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,211 @@
+package router
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Dossier statuses (DESIGN.md section 3).
+const (
+	StatusReceived           = "received"
+	StatusProcessing         = "processing"
+	StatusAwaitingSupplement = "awaiting_supplement"
+	StatusRejected           = "rejected"
+	StatusWithdrawn          = "withdrawn"
+	StatusResultReady        = "result_ready"
+	StatusReturned           = "returned"
+)
+
+// Step statuses.
+const (
+	StepPending    = "pending"
+	StepInProgress = "in_progress"
+	StepCompleted  = "completed"
+	StepCancelled  = "cancelled"
+)
+
+// PortalStatus returns the National Public Service Portal's TrangThaiHoSo code
+// of a dossier status, 0 for an unknown status.
+func PortalStatus(status string) int {
+	switch status {
+	case StatusReceived:
+		return 2
+	case StatusProcessing:
+		return 4
+	case StatusAwaitingSupplement:
+		return 5
+	case StatusWithdrawn:
+		return 7
+	case StatusRejected:
+		return 8
+	case StatusResultReady:
+		return 9
+	case StatusReturned:
+		return 10
+	}
+	return 0
+}
+
+// Closed reports whether a dossier in this status accepts no more events.
+func Closed(status string) bool {
+	return status == StatusRejected || status == StatusWithdrawn || status == StatusReturned
+}
+
+// State is everything the router knows about one dossier. It is the value of
+// the dossier's record on the compacted state topic, so it is self-contained:
+// the route is copied in at submission, and a dossier keeps the route it was
+// submitted under even if the config changes later.
+type State struct {
+	Code      string `json:"code"`
+	Procedure string `json:"procedure"`
+	Receiver  string `json:"receiver"`
+	Status    string `json:"status"`
+	// ReceivedAt is the desk's receipt time (data.received_at); the dossier's
+	// deadline counts from it. AcceptedAt is when the bus accepted the submission.
+	ReceivedAt time.Time `json:"received_at"`
+	AcceptedAt time.Time `json:"accepted_at"`
+	DueAt      time.Time `json:"due_at"`
+	ResultAt   time.Time `json:"result_at,omitzero"`
+	ClosedAt   time.Time `json:"closed_at,omitzero"`
+	// PausedAt is set while a supplement is awaited: the clock is stopped.
+	PausedAt       time.Time   `json:"paused_at,omitzero"`
+	SupplementStep string      `json:"supplement_step,omitempty"`
+	SupplementBy   string      `json:"supplement_by,omitempty"`
+	OverdueSent    bool        `json:"overdue_sent,omitempty"`
+	Steps          []StepState `json:"steps"`
+	// Dossier is the submitted data, handed to each step's agency in
+	// dossier.assigned. It holds personal data, so it is dropped when the
+	// dossier closes: nothing needs it any more.
+	Dossier  json.RawMessage `json:"dossier,omitempty"`
+	Timeline []Entry         `json:"timeline"`
+	// Offset is the events-topic offset of the last record applied to this
+	// dossier: the runner skips records at or below it, which makes a replay
+	// after a crash or a rebalance apply nothing twice.
+	Offset int64 `json:"offset"`
+}
+
+// StepState is one step of a dossier's route and its progress.
+type StepState struct {
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	Agency      string          `json:"agency"`
+	Deadline    Span            `json:"deadline"`
+	After       []string        `json:"after,omitempty"`
+	Status      string          `json:"status"`
+	AssignedAt  time.Time       `json:"assigned_at,omitzero"`
+	DueAt       time.Time       `json:"due_at,omitzero"`
+	CompletedAt time.Time       `json:"completed_at,omitzero"`
+	OnTime      bool            `json:"on_time,omitempty"`
+	OverdueSent bool            `json:"overdue_sent,omitempty"`
+	Outputs     json.RawMessage `json:"outputs,omitempty"`
+	Documents   json.RawMessage `json:"documents,omitempty"`
+}
+
+// Entry is one line of a dossier's timeline: an agency event the router
+// applied, or an event the router made (To names its recipient).
+type Entry struct {
+	ID     string    `json:"id"`
+	Type   string    `json:"type"`
+	Source string    `json:"source"`
+	Time   time.Time `json:"time"`
+	Step   string    `json:"step,omitempty"`
+	Status string    `json:"status,omitempty"`
+	To     string    `json:"to,omitempty"`
+}
+
+// Clone returns a copy of s that can be changed without touching s. The
+// submitted data, outputs and documents are immutable and shared.
+func (s *State) Clone() *State {
+	n := *s
+	n.Steps = append([]StepState(nil), s.Steps...)
+	n.Timeline = make([]Entry, len(s.Timeline), len(s.Timeline)+8)
+	copy(n.Timeline, s.Timeline)
+	return &n
+}
+
+// tidy drops the spare capacity appends left behind: a router holds
+// hundreds of thousands of states, and the slack would be a third of them.
+func (s *State) tidy() *State {
+	if cap(s.Timeline) > len(s.Timeline) {
+		s.Timeline = append([]Entry(nil), s.Timeline...)
+	}
+	return s
+}
+
+// Step returns the step with the given id, or nil.
+func (s *State) Step(id string) *StepState {
+	for i := range s.Steps {
+		if s.Steps[i].ID == id {
+			return &s.Steps[i]
+		}
+	}
+	return nil
+}
+
+// Paused reports whether the dossier's clock is stopped for a supplement.
+func (s *State) Paused() bool { return s.Status == StatusAwaitingSupplement }
+
+// Open reports whether the dossier is still being worked on (its own
+// deadline can still be missed).
+func (s *State) Open() bool {
+	return s.Status == StatusReceived || s.Status == StatusProcessing || s.Status == StatusAwaitingSupplement
+}
+
+// seen reports whether the agency event source+id was already applied.
+func (s *State) seen(source, id string) bool {
+	for i := range s.Timeline {
+		if s.Timeline[i].ID == id && s.Timeline[i].Source == source {
+			return true
+		}
+	}
+	return false
+}
+
+// OnRoute reports whether agency is the receiver or holds a step of the route.
+func (s *State) OnRoute(agency string) bool {
+	if s.Receiver == agency {
+		return true
+	}
+	for i := range s.Steps {
+		if s.Steps[i].Agency == agency {
+			return true
+		}
+	}
+	return false
+}
+
+// OverdueAt reports whether the dossier is late at now: it was flagged, or it
+// is open, not paused, and past its due time.
+func (s *State) OverdueAt(now time.Time) bool {
+	if s.OverdueSent {
+		return true
+	}
+	return (s.Status == StatusReceived || s.Status == StatusProcessing) && now.After(s.DueAt)
+}
+
+// AnyOverdueAt reports whether the dossier or one of its open steps is late
+// at now: what tracking shows as the dossier's "overdue" (a late step owes the
+// citizen an apology letter just as a late dossier does).
+func (s *State) AnyOverdueAt(now time.Time) bool {
+	if s.OverdueAt(now) {
+		return true
+	}
+	for i := range s.Steps {
+		if s.Steps[i].Status == StepInProgress && s.Steps[i].OverdueAt(now, s.Paused()) {
+			return true
+		}
+	}
+	return false
+}
+
+// OverdueAt reports whether a step is late at now: flagged, open past due,
+// or completed after its due time.
+func (st *StepState) OverdueAt(now time.Time, paused bool) bool {
+	switch st.Status {
+	case StepInProgress:
+		return st.OverdueSent || (!paused && now.After(st.DueAt))
+	case StepCompleted:
+		return !st.OnTime
+	}
+	return false
+}
