@@ -27,11 +27,22 @@ vet:
 test: vet build
 	$(GO) test $(TESTFLAGS) $(PKGS)
 
-# The same integration suite against Apache Kafka (scripts/kafka.sh).
+# The same integration suite against Apache Kafka 4.x (KRaft, one node on
+# loopback), fetched from Maven Central by scripts/kafka.sh.
 test-kafka: build
 	scripts/kafka.sh start
-	LIENTHONG_TEST_KAFKA_BROKERS=$$(scripts/kafka.sh addr) $(GO) test $(TESTFLAGS) $(PKGS); \
+	LIENTHONG_TEST_KAFKA_BROKERS=$$(scripts/kafka.sh addr) \
+	LIENTHONG_TEST_KAFKA_RESTART="$(CURDIR)/scripts/kafka.sh restart" \
+	  $(GO) test $(TESTFLAGS) $(PKGS); \
 	  rc=$$?; scripts/kafka.sh stop; exit $$rc
+
+# Each fuzz target for a bounded time (FUZZTIME), seeds in testdata/fuzz.
+FUZZTIME ?= 15s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzPostEvents$$' -fuzztime $(FUZZTIME) ./internal/gateway/
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateEvent$$' -fuzztime $(FUZZTIME) ./schemas/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config/
+	$(GO) test -run '^$$' -fuzz '^FuzzCursor$$' -fuzztime $(FUZZTIME) ./adapters/pull/
 
 bench: build
 	scripts/bench.sh

@@ -159,8 +159,38 @@ lock() {
 	fi
 }
 
+# launch starts the JVM on the prepared state dir and waits until it serves
+# metadata.
+launch() {
+	local pid waited
+	# exec so that $! is the JVM itself; nohup so it outlives the calling shell;
+	# 9>&- so the JVM does not hold the start/stop lock.
+	# shellcheck disable=SC2086 # HEAP is a list of flags
+	(exec nohup "$JAVA" $HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
+		-Dlog4j2.configurationFile="$LOG4J_CONF" -Djava.awt.headless=true \
+		-cp "$LIBS/*" kafka.Kafka "$STATE/server.properties" </dev/null >"$STATE/server.log" 2>&1 9>&-) &
+	pid=$!
+	echo "$pid" >"$STATE/pid"
+	echo "$PORT" >"$STATE/port"
+
+	waited=0
+	until ready; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			tail -n 60 "$STATE/server.log" >&2 || true
+			die "the broker (pid $pid) exited during start-up; last lines of $STATE/server.log are above"
+		fi
+		if ((waited >= TIMEOUT)); then
+			tail -n 60 "$STATE/server.log" >&2 || true
+			kill -KILL "$pid" 2>/dev/null || true
+			die "the broker did not serve metadata on $ADDR within ${TIMEOUT}s; last lines of $STATE/server.log are above"
+		fi
+		sleep 1
+		waited=$((waited + 1))
+	done
+}
+
 cmd_start() {
-	local pid id t0 waited
+	local pid id t0
 	lock
 	if pid=$(running_pid); then
 		echo "$ADDR"
@@ -188,37 +218,14 @@ cmd_start() {
 		die "formatting the KRaft storage failed (log above)"
 	fi
 
-	# exec so that $! is the JVM itself; nohup so it outlives the calling shell;
-	# 9>&- so the JVM does not hold the start/stop lock.
-	# shellcheck disable=SC2086 # HEAP is a list of flags
-	(exec nohup "$JAVA" $HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
-		-Dlog4j2.configurationFile="$LOG4J_CONF" -Djava.awt.headless=true \
-		-cp "$LIBS/*" kafka.Kafka "$STATE/server.properties" </dev/null >"$STATE/server.log" 2>&1 9>&-) &
-	pid=$!
-	echo "$pid" >"$STATE/pid"
-	echo "$PORT" >"$STATE/port"
-
-	waited=0
-	until ready; do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			tail -n 60 "$STATE/server.log" >&2 || true
-			die "the broker (pid $pid) exited during start-up; last lines of $STATE/server.log are above"
-		fi
-		if ((waited >= TIMEOUT)); then
-			tail -n 60 "$STATE/server.log" >&2 || true
-			kill -KILL "$pid" 2>/dev/null || true
-			die "the broker did not serve metadata on $ADDR within ${TIMEOUT}s; last lines of $STATE/server.log are above"
-		fi
-		sleep 1
-		waited=$((waited + 1))
-	done
-	say "Kafka $KAFKA_VERSION up on $ADDR (pid $pid, $((SECONDS - t0))s, state $STATE)"
+	launch
+	say "Kafka $KAFKA_VERSION up on $ADDR (pid $(cat "$STATE/pid"), $((SECONDS - t0))s, state $STATE)"
 	echo "$ADDR"
 }
 
-cmd_stop() {
+# halt stops the broker process and keeps its data.
+halt() {
 	local pid i
-	lock
 	if pid=$(running_pid); then
 		kill -TERM "$pid" 2>/dev/null || true
 		# A controlled shutdown of one node takes a few seconds.
@@ -233,7 +240,23 @@ cmd_stop() {
 		fi
 		say "stopped broker pid $pid"
 	fi
+}
+
+cmd_stop() {
+	lock
+	halt
 	rm -rf "$STATE"
+}
+
+# restart stops and starts the broker on the same data (failure tests).
+cmd_restart() {
+	local t0=$SECONDS
+	lock
+	[ -f "$STATE/server.properties" ] || die "no broker state in $STATE (run: scripts/kafka.sh start)"
+	halt
+	JAVA=$(find_java)
+	launch
+	say "Kafka $KAFKA_VERSION restarted on $ADDR ($((SECONDS - t0))s)"
 }
 
 # Topics are created explicitly (auto-create is off, as in production).
@@ -248,6 +271,7 @@ cmd_topic() {
 case "${1:-}" in
 start) cmd_start ;;
 stop) cmd_stop ;;
+restart) cmd_restart ;;
 addr) echo "$ADDR" ;;
 status)
 	if pid=$(running_pid); then
@@ -262,7 +286,7 @@ topic)
 	cmd_topic "$@"
 	;;
 *)
-	echo "usage: $0 start|stop|addr|status|topic NAME [PARTITIONS]" >&2
+	echo "usage: $0 start|stop|restart|addr|status|topic NAME [PARTITIONS]" >&2
 	exit 2
 	;;
 esac
