@@ -14,4 +14,6 @@ go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" \
 
 echo "== ingress load (lienthong-bench)" | tee -a "$out"
 go run ./cmd/lienthong-bench -clients "${CLIENTS:-64}" -duration "${DURATION:-10s}" 2>&1 | tee -a "$out"
+echo "== end-to-end latency at 1,000 dossiers/s (lienthong-bench -e2e-rate)" | tee -a "$out"
+go run ./cmd/lienthong-bench -e2e-rate "${E2E_RATE:-1000}" -duration "${DURATION:-10s}" 2>&1 | tee -a "$out"
 echo "results in $out"

@@ -36,6 +36,7 @@ func main() {
 	warmup := flag.Duration("warmup", 2*time.Second, "unmeasured warm-up of each phase")
 	roles := flag.String("roles", "gateway", "roles lienthong runs during the ingress phase")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
+	e2eRate := flag.Float64("e2e-rate", 0, "instead of ingress: end-to-end latency at this many dossiers/s")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -43,7 +44,13 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if err := run(*clients, *duration, *warmup, *roles); err != nil {
+	var err error
+	if *e2eRate > 0 {
+		err = runE2E(*e2eRate, *duration)
+	} else {
+		err = run(*clients, *duration, *warmup, *roles)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "lienthong-bench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
