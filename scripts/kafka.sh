@@ -47,7 +47,8 @@ running_pid() {
 	pid=$(<"$STATE/pid")
 	[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
 	# Guard against pid reuse: the process must be our java with our config.
-	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$STATE/server.properties" || return 1
+	# (No `| grep -q`: under pipefail the writer's EPIPE would fail the test.)
+	[[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == *"$STATE/server.properties"* ]] || return 1
 	echo "$pid"
 }
 
@@ -145,7 +146,7 @@ EOF
 # kcat, when the port accepts and the broker has logged that it started.
 ready() {
 	if command -v kcat >/dev/null; then
-		kcat -L -b "$ADDR" -m 3 2>/dev/null | grep -q "broker 1 at $ADDR"
+		[[ "$(kcat -L -b "$ADDR" -m 3 2>/dev/null)" == *"broker 1 at $ADDR"* ]]
 	else
 		port_open "$PORT" && grep -q "Kafka Server started" "$STATE/server.log" 2>/dev/null
 	fi
