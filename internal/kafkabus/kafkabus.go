@@ -116,6 +116,12 @@ func (b *Bus) Client() *kafka.Client {
 	return &kafka.Client{Addr: kafka.TCP(b.opts.Brokers...), Transport: b.newTransport(), Timeout: 15 * time.Second}
 }
 
+// maxBatchBytes bounds kafka-go's per-partition batch (the sum of its
+// messages' sizes, which count more per-record overhead than the wire
+// format does) so that the record batch on the wire, with its 61-byte
+// header, stays under the broker default message.max.bytes of 1048588.
+const maxBatchBytes = 1<<20 - 1024
+
 // Writer returns the bus's shared producer. Messages must set Topic.
 func (b *Bus) Writer() *kafka.Writer { return b.writer }
 
@@ -126,6 +132,10 @@ func (b *Bus) Writer() *kafka.Writer { return b.writer }
 //     whoever produced them (the router relies on events and state agreeing);
 //   - a 1 ms batch timeout: kafka-go's 1 s default would show up as request
 //     latency on every synchronous write. Concurrent callers still batch.
+//   - per-partition batches under the broker's default message.max.bytes
+//     (1048588, Apache Kafka and kfake alike): a bigger batch is refused
+//     whole with MESSAGE_TOO_LARGE, and a writer retrying it (the router
+//     catching up after a restart) never gets past it.
 func (b *Bus) NewWriter() *kafka.Writer {
 	return &kafka.Writer{
 		Addr:                   kafka.TCP(b.opts.Brokers...),
@@ -133,7 +143,7 @@ func (b *Bus) NewWriter() *kafka.Writer {
 		RequiredAcks:           kafka.RequireAll,
 		BatchTimeout:           time.Millisecond,
 		BatchSize:              500,
-		BatchBytes:             16 << 20,
+		BatchBytes:             maxBatchBytes,
 		MaxAttempts:            5,
 		WriteBackoffMin:        20 * time.Millisecond,
 		WriteBackoffMax:        500 * time.Millisecond,
@@ -239,7 +249,7 @@ func (b *Bus) EnsureTopics(ctx context.Context, specs ...TopicSpec) error {
 	}
 	resp, err := cl.CreateTopics(ctx, req)
 	if err != nil {
-		return fmt.Errorf("create topics: %w", explain(err))
+		return fmt.Errorf("create topics: %w", b.diagnose(ctx, err))
 	}
 	for name, terr := range resp.Errors {
 		if terr != nil && !errors.Is(terr, kafka.TopicAlreadyExists) {
@@ -334,7 +344,7 @@ func (b *Bus) Partitions(ctx context.Context, topic string) ([]int, error) {
 func (b *Bus) Ping(ctx context.Context) error {
 	_, err := b.Client().Metadata(ctx, &kafka.MetadataRequest{Topics: []string{b.Topic(TopicEvents)}})
 	if err != nil {
-		return explain(err)
+		return b.diagnose(ctx, err)
 	}
 	return nil
 }
@@ -378,6 +388,27 @@ func explain(err error) error {
 		return fmt.Errorf("kafka unreachable: %w", err)
 	}
 	return err
+}
+
+// diagnose finds the cause that kafka-go's Client hides: a connection the
+// broker refused (bad SASL credentials, an untrusted TLS certificate) comes
+// back as "[8] Broker Not Available" or a bare EOF. A direct dial with the
+// bus's dialer reports "SASL Authentication Failed" or the x509 error, which
+// is what an operator needs to see at start-up.
+func (b *Bus) diagnose(ctx context.Context, err error) error {
+	if !errors.Is(err, kafka.BrokerNotAvailable) && !strings.Contains(err.Error(), "unexpected EOF") {
+		return explain(err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for _, addr := range b.opts.Brokers {
+		conn, derr := b.dialer.DialContext(dctx, "tcp", addr)
+		if derr != nil {
+			return fmt.Errorf("%w; a direct connection to %s says: %w", err, addr, explain(derr))
+		}
+		_ = conn.Close()
+	}
+	return explain(err)
 }
 
 // AllTopics lists every topic lienthong needs for the given agencies.
