@@ -200,6 +200,14 @@ func (e *Engine) Run(ctx context.Context) error {
 		RebalanceTimeout:  10 * time.Second,
 		JoinGroupBackoff:  500 * time.Millisecond,
 		RetentionTime:     7 * 24 * time.Hour,
+		// kafka-go reports group membership (joins, assignments, heartbeats)
+		// at debug, and a failed heartbeat, sync or commit only here.
+		Logger: kafka.LoggerFunc(func(msg string, args ...any) {
+			e.o.Logger.Debug("delivery: consumer group", "agency", e.cfg.Agency, "detail", fmt.Sprintf(msg, args...))
+		}),
+		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
+			e.o.Logger.Warn("delivery: consumer group", "agency", e.cfg.Agency, "detail", fmt.Sprintf(msg, args...))
+		}),
 	})
 	if err != nil {
 		return fmt.Errorf("delivery %s: consumer group: %w", e.cfg.Agency, err)
@@ -219,6 +227,11 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 			continue
 		}
+		var ids []int
+		for _, pa := range gen.Assignments[e.cfg.InboxTopic] {
+			ids = append(ids, pa.ID)
+		}
+		e.o.Logger.Info("delivery: partitions assigned", "agency", e.cfg.Agency, "generation", gen.ID, "member", gen.MemberID, "partitions", ids)
 		// One function for the whole generation: kafka-go ends a generation
 		// as soon as any function started on it returns.
 		finished := make(chan struct{})
@@ -227,6 +240,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.runGeneration(ctx, gctx, gen)
 		})
 		<-finished
+		e.o.Logger.Info("delivery: generation ended", "agency", e.cfg.Agency, "generation", gen.ID)
 		if ctx.Err() != nil {
 			return nil
 		}

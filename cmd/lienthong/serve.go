@@ -37,6 +37,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	roles := fs.String("roles", "gateway,router,delivery", "roles to run: gateway,router,delivery")
 	listen := fs.String("listen", "", "override the config's listen address")
 	dataDir := fs.String("data-dir", "", "override the config's data_dir")
+	var level slog.Level
+	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -56,7 +58,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	a, err := app.Start(ctx, cfg, app.Options{Roles: rs, Log: log})
