@@ -61,6 +61,7 @@ type Runner struct {
 	commitMu sync.Mutex // the generation's coordinator connection is shared
 
 	records, applied, refused, outputs, states, batches, ticks atomic.Int64
+	writeFailures, writeRefusals                               atomic.Int64
 	running                                                    atomic.Int32
 }
 
@@ -73,6 +74,10 @@ type RunnerStats struct {
 	States     int64 // records written to the state topic
 	Batches    int64
 	Partitions int32 // partitions owned right now
+	// WriteFailures counts failed write attempts (retried); WriteRefusals
+	// those Kafka will repeat until an operator acts (see write).
+	WriteFailures int64
+	WriteRefusals int64
 }
 
 // NewRunner makes a runner; Run starts it.
@@ -119,7 +124,7 @@ func NewRunner(bus *kafkabus.Bus, eng *Engine, cfg RunnerConfig) *Runner {
 // Stats returns the runner's counters.
 func (r *Runner) Stats() RunnerStats {
 	return RunnerStats{Records: r.records.Load(), Applied: r.applied.Load(), Refused: r.refused.Load(), Outputs: r.outputs.Load(), States: r.states.Load(),
-		Batches: r.batches.Load(), Partitions: r.running.Load()}
+		Batches: r.batches.Load(), Partitions: r.running.Load(), WriteFailures: r.writeFailures.Load(), WriteRefusals: r.writeRefusals.Load()}
 }
 
 // Run joins the group and routes until ctx ends; then it finishes the batch
@@ -368,6 +373,12 @@ func (p *partition) flush(gctx context.Context) error {
 // write retries until Kafka acknowledges. While the partition is ours it
 // keeps trying (Kafka down means nothing can move anyway); once the
 // generation has ended it makes a last attempt and gives up.
+//
+// A refusal Kafka will repeat (a record over message.max.bytes, a topic
+// the router may not write, a deleted inbox topic) is never skipped:
+// skipping would lose an accepted event. It is logged at error level and
+// counted (WriteRefusals, lienthong_router_write_refusals_total) so an
+// operator fixes the cluster, and the partition resumes where it stopped.
 func (r *Runner) write(gctx context.Context, msgs []kafka.Message) error {
 	if len(msgs) == 0 {
 		return nil
@@ -380,13 +391,44 @@ func (r *Runner) write(gctx context.Context, msgs []kafka.Message) error {
 		if err == nil {
 			return nil
 		}
+		r.writeFailures.Add(1)
 		if gctx.Err() != nil && attempt >= 2 {
 			return err
 		}
-		r.cfg.Logger.Warn("router: write failed; retrying", "records", len(msgs), "attempt", attempt, "err", err)
+		maxBackoff := 2 * time.Second
+		if refused(err) {
+			r.writeRefusals.Add(1)
+			maxBackoff = 30 * time.Second
+			r.cfg.Logger.Error("router: Kafka refuses the write; the partition waits until the cluster is fixed (records are never skipped)",
+				"records", len(msgs), "attempt", attempt, "err", err)
+		} else {
+			r.cfg.Logger.Warn("router: write failed; retrying", "records", len(msgs), "attempt", attempt, "err", err)
+		}
 		time.Sleep(backoff)
-		backoff = min(backoff*2, 2*time.Second)
+		backoff = min(backoff*2, maxBackoff)
 	}
+}
+
+// refused reports whether Kafka refused a write for a reason that retrying
+// does not cure (kafka-go marks the others Temporary).
+func refused(err error) bool {
+	var tooLarge kafka.MessageTooLargeError
+	if errors.As(err, &tooLarge) {
+		return true
+	}
+	var kerr kafka.Error
+	if errors.As(err, &kerr) {
+		return !kerr.Temporary()
+	}
+	var werrs kafka.WriteErrors
+	if errors.As(err, &werrs) {
+		for _, e := range werrs {
+			if e != nil && refused(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // commit stores the offset up to which states are written, when

@@ -395,3 +395,28 @@ func TestRunnerOverdueOnce(t *testing.T) {
 		t.Fatalf("stats %+v", got)
 	}
 }
+
+// refused separates what retrying cures (the router keeps trying quietly)
+// from what only an operator fixes (logged at error, counted).
+func TestRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"record over message.max.bytes", kafka.MessageTooLargeError{}, true},
+		{"broker says too large", fmt.Errorf("write: %w", kafka.MessageSizeTooLarge), true},
+		{"not authorized", kafka.TopicAuthorizationFailed, true},
+		{"one of a batch refused", kafka.WriteErrors{nil, kafka.MessageSizeTooLarge}, true},
+		{"leader moving", kafka.NotLeaderForPartition, false},
+		{"not enough replicas", kafka.NotEnoughReplicas, false},
+		{"request timed out", kafka.RequestTimedOut, false},
+		{"batch of transient errors", kafka.WriteErrors{kafka.LeaderNotAvailable, nil}, false},
+		{"connection refused", errors.New("dial tcp 127.0.0.1:9092: connect: connection refused"), false},
+		{"context deadline", context.DeadlineExceeded, false},
+	} {
+		if got := refused(tc.err); got != tc.want {
+			t.Errorf("%s: refused(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
+		}
+	}
+}

@@ -2,6 +2,9 @@ package app
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lienthong/lienthong/internal/delivery"
 	"github.com/lienthong/lienthong/router"
@@ -35,7 +38,31 @@ func (a *App) startRoles(ctx context.Context) error {
 			Agencies: router.AgencyCodes(a.Config),
 			Logger:   a.Log,
 		})
+		if err := registerRouterMetrics(a.Registry, r); err != nil {
+			return err
+		}
 		a.Go("router", r.Run, ctx)
+	}
+	return nil
+}
+
+// registerRouterMetrics exports the router's counters, read when scraped.
+func registerRouterMetrics(reg prometheus.Registerer, r *router.Runner) error {
+	counter := func(name, help string, v func(router.RunnerStats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v(r.Stats())) })
+	}
+	for _, c := range []prometheus.Collector{
+		counter("lienthong_router_records_total", "Records of the events topic the router handled.", func(s router.RunnerStats) int64 { return s.Records }),
+		counter("lienthong_router_applied_total", "Events that changed a dossier.", func(s router.RunnerStats) int64 { return s.Applied }),
+		counter("lienthong_router_refused_total", "Events refused by a state rule (message.rejected sent).", func(s router.RunnerStats) int64 { return s.Refused }),
+		counter("lienthong_router_outputs_total", "Records the router wrote to inbox and rejected topics.", func(s router.RunnerStats) int64 { return s.Outputs }),
+		counter("lienthong_router_write_failures_total", "Failed router write attempts (retried).", func(s router.RunnerStats) int64 { return s.WriteFailures }),
+		counter("lienthong_router_write_refusals_total", "Router writes Kafka refused for a reason retrying does not cure (the partition waits for an operator).", func(s router.RunnerStats) int64 { return s.WriteRefusals }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lienthong_router_partitions", Help: "Partitions of the events topic this router owns."}, func() float64 { return float64(r.Stats().Partitions) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("router metrics: %w", err)
+		}
 	}
 	return nil
 }
