@@ -5,11 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -31,8 +29,7 @@ type View struct {
 	mu       sync.RWMutex
 	dossiers map[string]*State // the latest state of each dossier, without personal data
 
-	pending atomic.Int32 // partitions not yet caught up with their start high-water mark
-	started atomic.Bool
+	tailer *kafkabus.Tail // reads the state topic; Caught once it read what it held at start
 }
 
 // ViewOptions tune a View. Zero values take the defaults.
@@ -49,71 +46,26 @@ func NewView(bus *kafkabus.Bus, o ViewOptions) *View {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &View{bus: bus, topic: bus.Topic(kafkabus.TopicState), now: o.Now, logger: o.Logger, dossiers: map[string]*State{}}
+	v := &View{bus: bus, topic: bus.Topic(kafkabus.TopicState), now: o.Now, logger: o.Logger, dossiers: map[string]*State{}}
+	v.tailer = bus.NewTail(v.topic, func(m kafka.Message) { v.put(m.Value) }).WithLogger(o.Logger)
+	return v
 }
 
 // Ready reports whether the view has read every partition up to the
 // high-water mark it saw when it started.
-func (v *View) Ready() bool { return v.started.Load() && v.pending.Load() == 0 }
-
-// Run tails the state topic until ctx ends.
-func (v *View) Run(ctx context.Context) error {
-	parts, err := v.bus.Partitions(ctx, v.topic)
-	if err != nil {
-		return fmt.Errorf("tracking view: %w", err)
+func (v *View) Ready() bool {
+	select {
+	case <-v.tailer.Caught():
+		return true
+	default:
+		return false
 	}
-	type target struct {
-		id    int
-		hwm   int64
-		empty bool
-	}
-	targets := make([]target, 0, len(parts))
-	for _, id := range parts {
-		first, hwm, err := partitionBounds(ctx, v.bus, v.topic, id)
-		if err != nil {
-			return fmt.Errorf("tracking view: %w", err)
-		}
-		targets = append(targets, target{id, hwm, hwm <= first})
-	}
-	for _, t := range targets {
-		if !t.empty {
-			v.pending.Add(1)
-		}
-	}
-	v.started.Store(true)
-	var wg sync.WaitGroup
-	for _, t := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			v.tail(ctx, t.id, t.hwm, t.empty)
-		}()
-	}
-	wg.Wait()
-	return nil
 }
 
-func (v *View) tail(ctx context.Context, id int, hwm int64, caughtUp bool) {
-	rd := v.bus.NewReader(kafka.ReaderConfig{Topic: v.topic, Partition: id})
-	defer rd.Close()
-	if err := rd.SetOffset(kafka.FirstOffset); err != nil {
-		v.logger.Error("tracking view: seek", "partition", id, "err", err)
-		return
-	}
-	for {
-		m, err := rd.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
-				v.logger.Error("tracking view: read", "partition", id, "err", err)
-			}
-			return
-		}
-		v.put(m.Value)
-		if !caughtUp && m.Offset+1 >= hwm {
-			caughtUp = true
-			v.pending.Add(-1)
-		}
-	}
+// Run tails the state topic until ctx ends, through broker outages.
+func (v *View) Run(ctx context.Context) error {
+	_ = v.tailer.Run(ctx)
+	return nil
 }
 
 // put stores a state record, keeping only what tracking shows.

@@ -268,7 +268,7 @@ func BusOptions(k config.Kafka) (kafkabus.Options, error) {
 
 func (a *App) startGateway(ctx context.Context) {
 	a.index = gateway.NewIndex()
-	a.tail = a.Bus.NewTail(a.Bus.Topic(kafkabus.TopicEvents), a.index.Observe)
+	a.tail = a.Bus.NewTail(a.Bus.Topic(kafkabus.TopicEvents), a.index.Observe).WithLogger(a.Log)
 	a.Go("idempotency index", a.tail.Run, ctx)
 	caught := a.tail.Caught()
 	indexReady := func() bool {

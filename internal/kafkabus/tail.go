@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -13,77 +14,144 @@ import (
 // Tail reads every partition of a topic from its first offset, for ever,
 // calling fn for each record in partition order (fn is called from one
 // goroutine per partition). It is how a process materialises a view of a
-// whole topic (the gateway's idempotency index). Caught() is closed once
-// every partition has reached the high-water mark it had when Tail started.
+// whole topic (the gateway's idempotency index, the tracking view).
+// Caught() is closed once every partition has reached the high-water mark
+// it had when Tail started.
+//
+// A view must outlive the broker's outages (a restart, a leader moving): a
+// failed read is logged and retried from the next offset with backoff, never
+// returned, so Run ends only with its context.
 type Tail struct {
 	bus    *Bus
 	topic  string
 	fn     func(kafka.Message)
+	log    *slog.Logger
 	caught chan struct{}
 }
 
 // NewTail prepares a tail of the full topic name.
 func (b *Bus) NewTail(topic string, fn func(kafka.Message)) *Tail {
-	return &Tail{bus: b, topic: topic, fn: fn, caught: make(chan struct{})}
+	return &Tail{bus: b, topic: topic, fn: fn, log: slog.New(slog.DiscardHandler), caught: make(chan struct{})}
+}
+
+// WithLogger sets where the tail reports the read errors it retries.
+func (t *Tail) WithLogger(l *slog.Logger) *Tail {
+	if l != nil {
+		t.log = l
+	}
+	return t
 }
 
 // Caught is closed once the tail has read what the topic held at start.
 func (t *Tail) Caught() <-chan struct{} { return t.caught }
 
-// Run reads until ctx ends.
+// tailBackoff bounds the wait between attempts while the broker is away.
+const tailBackoffMin, tailBackoffMax = 100 * time.Millisecond, 5 * time.Second
+
+// Run reads until ctx ends, then returns ctx.Err().
 func (t *Tail) Run(ctx context.Context) error {
-	parts, err := t.bus.Partitions(ctx, t.topic)
-	if err != nil {
-		return err
-	}
-	ends, err := t.bus.highWaterMarks(ctx, t.topic, parts)
-	if err != nil {
-		return err
-	}
-	var pending sync.WaitGroup
-	pending.Add(len(parts))
-	go func() { pending.Wait(); close(t.caught) }()
-	var wg sync.WaitGroup
-	errc := make(chan error, len(parts))
-	for _, p := range parts {
-		wg.Add(1)
-		go func(p int) {
-			defer wg.Done()
-			errc <- t.runPartition(ctx, p, ends[p], pending.Done)
-		}(p)
-	}
-	wg.Wait()
-	close(errc)
-	for err := range errc {
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return err
+	var bounds map[int][2]int64
+	for backoff := tailBackoffMin; ; backoff = min(2*backoff, tailBackoffMax) {
+		var err error
+		if bounds, err = t.bounds(ctx); err == nil {
+			break
+		}
+		t.log.Warn("tail: list partitions; retrying", "topic", t.topic, "err", err)
+		if !sleepCtx(ctx, backoff) {
+			return ctx.Err()
 		}
 	}
+	var pending sync.WaitGroup
+	pending.Add(len(bounds))
+	go func() { pending.Wait(); close(t.caught) }()
+	var wg sync.WaitGroup
+	for p, b := range bounds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.runPartition(ctx, p, b[0], b[1], pending.Done)
+		}()
+	}
+	wg.Wait()
 	return ctx.Err()
 }
 
-func (t *Tail) runPartition(ctx context.Context, p int, end int64, caughtUp func()) error {
-	once := sync.Once{}
-	if end <= 0 {
+// bounds returns each partition's first offset and high-water mark.
+func (t *Tail) bounds(ctx context.Context) (map[int][2]int64, error) {
+	parts, err := t.bus.Partitions(ctx, t.topic)
+	if err != nil {
+		return nil, err
+	}
+	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
+	for _, p := range parts {
+		req.Topics[t.topic] = append(req.Topics[t.topic], kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
+	}
+	resp, err := t.bus.Client().ListOffsets(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("list offsets %s: %w", t.topic, explain(err))
+	}
+	out := make(map[int][2]int64, len(parts))
+	for _, po := range resp.Topics[t.topic] {
+		if po.Error != nil {
+			return nil, fmt.Errorf("list offsets %s/%d: %w", t.topic, po.Partition, po.Error)
+		}
+		out[po.Partition] = [2]int64{po.FirstOffset, po.LastOffset}
+	}
+	if len(out) != len(parts) {
+		return nil, fmt.Errorf("list offsets %s: %d of %d partitions answered", t.topic, len(out), len(parts))
+	}
+	return out, nil
+}
+
+// runPartition reads one partition for ever; a partition with nothing to
+// read at start (hwm <= first: empty, or everything deleted by retention)
+// counts as caught up at once.
+func (t *Tail) runPartition(ctx context.Context, p int, first, hwm int64, caughtUp func()) {
+	var once sync.Once
+	if hwm <= first {
 		once.Do(caughtUp)
 	}
-	r := t.bus.NewReader(kafka.ReaderConfig{Topic: t.topic, Partition: p, MaxWait: 500 * time.Millisecond})
-	defer r.Close()
-	if err := r.SetOffset(kafka.FirstOffset); err != nil {
-		return fmt.Errorf("tail %s/%d: %w", t.topic, p, err)
-	}
-	for {
-		m, err := r.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
+	next := kafka.FirstOffset
+	backoff := tailBackoffMin
+	for ctx.Err() == nil {
+		r := t.bus.NewReader(kafka.ReaderConfig{Topic: t.topic, Partition: p, MaxWait: 500 * time.Millisecond})
+		err := r.SetOffset(next)
+		for err == nil {
+			var m kafka.Message
+			if m, err = r.FetchMessage(ctx); err != nil {
+				break
 			}
-			return fmt.Errorf("tail %s/%d: %w", t.topic, p, err)
+			backoff = tailBackoffMin
+			t.fn(m)
+			next = m.Offset + 1
+			if next >= hwm {
+				once.Do(caughtUp)
+			}
 		}
-		t.fn(m)
-		if m.Offset+1 >= end {
-			once.Do(caughtUp)
+		_ = r.Close()
+		if ctx.Err() != nil {
+			return
 		}
+		if errors.Is(err, kafka.OffsetOutOfRange) {
+			next = kafka.FirstOffset // retention removed what we were about to read
+		}
+		t.log.Warn("tail: read failed; retrying", "topic", t.topic, "partition", p, "offset", next, "err", explain(err))
+		if !sleepCtx(ctx, backoff) {
+			return
+		}
+		backoff = min(2*backoff, tailBackoffMax)
+	}
+}
+
+// sleepCtx waits d; false if ctx ended first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
