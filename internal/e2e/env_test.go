@@ -65,6 +65,13 @@ var tokens = map[string]string{
 // (or the external one from the environment) and a fresh data dir.
 func testConfig(t testing.TB, dataDir string, brokers []string, prefix string) string {
 	t.Helper()
+	return configYAML(dataDir, brokers, prefix, "{ mode: pull }", "{ mode: pull }")
+}
+
+// configYAML is the tests' config: the land procedure (VPDK verify -> THUE
+// tax -> VPDK certificate) with the given delivery of VPDK and THUE; HCC
+// and UBND pull.
+func configYAML(dataDir string, brokers []string, prefix, vpdkDelivery, thueDelivery string) string {
 	bl := "[]"
 	if len(brokers) > 0 {
 		bl = `["` + strings.Join(brokers, `","`) + `"]`
@@ -87,8 +94,8 @@ calendar:
 agencies:
   - { code: HCC, name: "Trung tâm HCC", receiver: true, token_sha256: %q, delivery: { mode: pull } }
   - { code: UBND, name: "UBND xã", receiver: true, token_sha256: %q, delivery: { mode: pull } }
-  - { code: VPDK, name: "Văn phòng Đăng ký đất đai", token_sha256: %q, delivery: { mode: pull } }
-  - { code: THUE, name: "Chi cục Thuế", token_sha256: %q, delivery: { mode: pull } }
+  - { code: VPDK, name: "Văn phòng Đăng ký đất đai", token_sha256: %q, delivery: %s }
+  - { code: THUE, name: "Chi cục Thuế", token_sha256: %q, delivery: %s }
 procedures:
   - code: "1.004227"
     name: "Đăng ký biến động quyền sử dụng đất"
@@ -98,7 +105,8 @@ procedures:
       - { id: verify, name: "Thẩm định hồ sơ", agency: VPDK, deadline: 5d }
       - { id: tax, name: "Xác định nghĩa vụ tài chính", agency: THUE, deadline: 3d, after: [verify] }
       - { id: certificate, name: "Cấp giấy chứng nhận", agency: VPDK, deadline: 2d, after: [tax] }
-`, dataDir, tokenHash(tokens["admin"]), bl, prefix, tokenHash(tokens["HCC"]), tokenHash(tokens["UBND"]), tokenHash(tokens["VPDK"]), tokenHash(tokens["THUE"]))
+`, dataDir, tokenHash(tokens["admin"]), bl, prefix, tokenHash(tokens["HCC"]), tokenHash(tokens["UBND"]),
+		tokenHash(tokens["VPDK"]), vpdkDelivery, tokenHash(tokens["THUE"]), thueDelivery)
 }
 
 type env struct {

@@ -52,10 +52,6 @@ type failCfg struct {
 
 // webhookConfigYAML is testConfig with VPDK and THUE delivered by webhook.
 func webhookConfigYAML(c failCfg) string {
-	bl := "[]"
-	if len(c.brokers) > 0 {
-		bl = `["` + strings.Join(c.brokers, `","`) + `"]`
-	}
 	if c.maxAttempts == 0 {
 		c.maxAttempts = 50
 	}
@@ -72,37 +68,7 @@ func webhookConfigYAML(c failCfg) string {
 		return fmt.Sprintf("{ mode: webhook, url: %q, secret_env: %s_SECRET, timeout: %s, max_attempts: %d, min_backoff: %s, max_backoff: %s, concurrency: 16 }",
 			c.urls[code], code, c.timeout, c.maxAttempts, c.minBackoff, c.maxBackoff)
 	}
-	return fmt.Sprintf(`
-listen: "127.0.0.1:0"
-data_dir: %q
-admin_token_sha256: %q
-kafka:
-  brokers: %s
-  embedded_listen: "127.0.0.1:0"
-  topic_prefix: %q
-  partitions: 4
-  replication_factor: 1
-calendar:
-  timezone: "Asia/Ho_Chi_Minh"
-  workdays: [mon, tue, wed, thu, fri]
-  office_hours: ["08:00-12:00", "13:30-17:00"]
-  holidays: ["2026-04-30", "2026-05-01", "2026-09-02"]
-agencies:
-  - { code: HCC, name: "Trung tâm HCC", receiver: true, token_sha256: %q, delivery: { mode: pull } }
-  - { code: UBND, name: "UBND xã", receiver: true, token_sha256: %q, delivery: { mode: pull } }
-  - { code: VPDK, name: "Văn phòng Đăng ký đất đai", token_sha256: %q, delivery: %s }
-  - { code: THUE, name: "Chi cục Thuế", token_sha256: %q, delivery: %s }
-procedures:
-  - code: "1.004227"
-    name: "Đăng ký biến động quyền sử dụng đất"
-    deadline: 10d
-    receivers: [HCC]
-    steps:
-      - { id: verify, name: "Thẩm định hồ sơ", agency: VPDK, deadline: 5d }
-      - { id: tax, name: "Xác định nghĩa vụ tài chính", agency: THUE, deadline: 3d, after: [verify] }
-      - { id: certificate, name: "Cấp giấy chứng nhận", agency: VPDK, deadline: 2d, after: [tax] }
-`, c.dataDir, tokenHash(tokens["admin"]), bl, c.prefix, tokenHash(tokens["HCC"]), tokenHash(tokens["UBND"]),
-		tokenHash(tokens["VPDK"]), hook("VPDK"), tokenHash(tokens["THUE"]), hook("THUE"))
+	return configYAML(c.dataDir, c.brokers, c.prefix, hook("VPDK"), hook("THUE"))
 }
 
 // writeFailConfig writes the config into dir/name and sets the webhook
