@@ -130,7 +130,7 @@ func (r *Runner) Stats() RunnerStats {
 // Run joins the group and routes until ctx ends; then it finishes the batch
 // in hand, commits, leaves the group and returns nil.
 func (r *Runner) Run(ctx context.Context) error {
-	cg, err := r.bus.NewConsumerGroup(r.cfg.GroupID, r.events)
+	cg, err := r.bus.NewConsumerGroup(r.cfg.GroupID, r.cfg.Logger, r.events)
 	if err != nil {
 		return fmt.Errorf("router: join group %s: %w", r.cfg.GroupID, err)
 	}
@@ -505,7 +505,7 @@ func acceptedAt(m kafka.Message, ev event.Event) time.Time {
 // also shields against a stale write landing late.
 func (r *Runner) rebuild(ctx context.Context, id int) (map[string]*State, error) {
 	states := map[string]*State{}
-	first, hwm, err := r.bounds(ctx, r.state, id)
+	first, hwm, err := partitionBounds(ctx, r.bus, r.state, id)
 	if err != nil || hwm <= first {
 		return states, err
 	}
@@ -531,27 +531,14 @@ func (r *Runner) rebuild(ctx context.Context, id int) (map[string]*State, error)
 	}
 }
 
-// bounds returns the first offset and the high-water mark of a partition.
-func (r *Runner) bounds(ctx context.Context, topic string, id int) (int64, int64, error) {
-	return partitionBounds(ctx, r.bus, topic, id)
-}
-
+// partitionBounds returns the first offset and the high-water mark of a
+// partition.
 func partitionBounds(ctx context.Context, bus *kafkabus.Bus, topic string, id int) (int64, int64, error) {
-	resp, err := bus.Client().ListOffsets(ctx, &kafka.ListOffsetsRequest{
-		Topics: map[string][]kafka.OffsetRequest{topic: {kafka.FirstOffsetOf(id), kafka.LastOffsetOf(id)}},
-	})
+	bs, err := bus.Offsets(ctx, topic, id)
 	if err != nil {
-		return 0, 0, fmt.Errorf("list offsets %s/%d: %w", topic, id, err)
+		return 0, 0, err
 	}
-	for _, po := range resp.Topics[topic] {
-		if po.Partition == id {
-			if po.Error != nil {
-				return 0, 0, fmt.Errorf("list offsets %s/%d: %w", topic, id, po.Error)
-			}
-			return po.FirstOffset, po.LastOffset, nil
-		}
-	}
-	return 0, 0, fmt.Errorf("list offsets %s/%d: partition missing", topic, id)
+	return bs[id].First, bs[id].End, nil
 }
 
 // dirtySet keeps the states changed in a batch, once each, in order.

@@ -189,26 +189,7 @@ func ForBus(b *kafkabus.Bus, agency string, d adapters.Driver, o Options) (*Engi
 // Run consumes until ctx ends, then shuts down cleanly (see the package doc)
 // and returns nil; it returns an error only when it cannot start.
 func (e *Engine) Run(ctx context.Context) error {
-	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		ID:                e.cfg.GroupID,
-		Brokers:           e.cfg.Brokers,
-		Dialer:            e.cfg.Dialer,
-		Topics:            []string{e.cfg.InboxTopic},
-		StartOffset:       kafka.FirstOffset,
-		HeartbeatInterval: time.Second,
-		SessionTimeout:    10 * time.Second,
-		RebalanceTimeout:  10 * time.Second,
-		JoinGroupBackoff:  500 * time.Millisecond,
-		RetentionTime:     7 * 24 * time.Hour,
-		// kafka-go reports group membership (joins, assignments, heartbeats)
-		// at debug, and a failed heartbeat, sync or commit only here.
-		Logger: kafka.LoggerFunc(func(msg string, args ...any) {
-			e.o.Logger.Debug("delivery: consumer group", "agency", e.cfg.Agency, "detail", fmt.Sprintf(msg, args...))
-		}),
-		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			e.o.Logger.Warn("delivery: consumer group", "agency", e.cfg.Agency, "detail", fmt.Sprintf(msg, args...))
-		}),
-	})
+	group, err := kafka.NewConsumerGroup(kafkabus.GroupConfig(e.cfg.GroupID, e.cfg.Brokers, e.cfg.Dialer, e.o.Logger, e.cfg.InboxTopic))
 	if err != nil {
 		return fmt.Errorf("delivery %s: consumer group: %w", e.cfg.Agency, err)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/lienthong/lienthong/internal/app"
 	"github.com/lienthong/lienthong/internal/config"
 )
 
@@ -65,15 +63,11 @@ func runE2E(rate float64, duration time.Duration) error {
 			cfg.Agencies[i].Delivery.URL = "http://" + ln.Addr().String() + "/" + cfg.Agencies[i].Code
 		}
 	}
-	a, err := app.Start(context.Background(), cfg, app.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	a, base, err := startApp(cfg, nil)
 	if err != nil {
 		return err
 	}
 	defer a.Stop(context.Background())
-	for !a.Ready() {
-		time.Sleep(20 * time.Millisecond)
-	}
-	base := "http://" + a.Addr()
 	token := config.ExampleDevTokens()["HCC"]
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}, Timeout: 30 * time.Second}
 

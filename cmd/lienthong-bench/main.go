@@ -73,6 +73,19 @@ func (r result) pct(p float64) time.Duration {
 	return r.lat[int(float64(len(r.lat)-1)*p)]
 }
 
+// startApp starts lienthong in-process, quiet, and waits until it is ready;
+// it returns the app and its base URL.
+func startApp(cfg *config.Config, roles []string) (*app.App, string, error) {
+	a, err := app.Start(context.Background(), cfg, app.Options{Roles: roles, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, "", err
+	}
+	for !a.Ready() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return a, "http://" + a.Addr(), nil
+}
+
 func run(clients int, duration, warmup time.Duration, roleList string) error {
 	dir, err := os.MkdirTemp("", "lienthong-bench")
 	if err != nil {
@@ -90,16 +103,11 @@ func run(clients int, duration, warmup time.Duration, roleList string) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := app.Start(context.Background(), cfg, app.Options{Roles: roles, Log: log})
+	a, base, err := startApp(cfg, roles)
 	if err != nil {
 		return err
 	}
 	defer a.Stop(context.Background())
-	for !a.Ready() {
-		time.Sleep(20 * time.Millisecond)
-	}
-	base := "http://" + a.Addr()
 	token := config.ExampleDevTokens()["HCC"]
 	sample, _ := json.Marshal(event("x", "HCC-20260101-000000"))
 

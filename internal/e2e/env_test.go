@@ -11,8 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,7 +20,6 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/internal/app"
-	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/internal/kafkabus"
 	"github.com/lienthong/lienthong/internal/kafkabus/kafkatest"
 )
@@ -110,7 +107,6 @@ procedures:
 }
 
 type env struct {
-	t    testing.TB
 	base string
 	app  *app.App
 	bus  *kafkabus.Bus
@@ -119,46 +115,8 @@ type env struct {
 // startApp runs lienthong in-process with the given roles on a fresh broker.
 func startApp(t testing.TB, roles ...string) *env {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, err := config.Parse([]byte(testConfig(t, dir, kafkatest.Brokers(), kafkatest.Prefix())), "test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	a, err := app.Start(ctx, cfg, app.Options{Roles: roles, Listener: ln, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, c := context.WithTimeout(context.Background(), 20*time.Second)
-		defer c()
-		a.Stop(sctx)
-	})
-	e := &env{t: t, base: "http://" + a.Addr(), app: a, bus: a.Bus}
-	e.waitReady()
-	return e
-}
-
-func (e *env) waitReady() {
-	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(e.base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	e.t.Fatal("not ready after 30s")
+	s := startWith(t, "", nil, nil, nil, roles...)
+	return &env{base: s.base, app: s.app, bus: s.app.Bus}
 }
 
 // post sends body to /v1/events as agency (token key) with content type ct.
@@ -238,13 +196,13 @@ func countRecords(t testing.TB, bus *kafkabus.Bus, suffix string) int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	hw, err := bus.HighWaterMarks(ctx, bus.Topic(suffix))
+	bs, err := bus.Offsets(ctx, bus.Topic(suffix))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var n int64
-	for _, o := range hw {
-		n += o
+	for _, b := range bs {
+		n += b.End
 	}
 	return n
 }

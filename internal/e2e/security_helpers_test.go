@@ -3,24 +3,12 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,114 +16,6 @@ import (
 	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/internal/kafkabus/kafkatest"
 )
-
-// testPKI is a throwaway certificate authority for the TLS tests.
-type testPKI struct {
-	t      testing.TB
-	dir    string
-	ca     *x509.Certificate
-	caKey  *ecdsa.PrivateKey
-	CAFile string
-	Pool   *x509.CertPool
-	serial atomic.Int64
-}
-
-func newPKI(t testing.TB) *testPKI {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "lienthong test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(2 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(der)
-	p := &testPKI{t: t, dir: t.TempDir(), ca: ca, caKey: key, Pool: x509.NewCertPool()}
-	p.Pool.AddCert(ca)
-	p.serial.Store(1)
-	p.CAFile = p.write("ca.pem", "CERTIFICATE", der)
-	return p
-}
-
-func (p *testPKI) write(name, typ string, der []byte) string {
-	path := filepath.Join(p.dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		p.t.Fatal(err)
-	}
-	return path
-}
-
-// issued is a certificate with its key, as files and as a tls.Certificate.
-type issued struct {
-	CertFile, KeyFile string
-	Cert              tls.Certificate
-}
-
-// server issues a server certificate for 127.0.0.1.
-func (p *testPKI) server(name string) issued {
-	return p.issue(name, &x509.Certificate{
-		Subject:     pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	})
-}
-
-// client issues a client certificate with the given CN and URI SANs.
-func (p *testPKI) client(name, cn string, uris ...string) issued {
-	tmpl := &x509.Certificate{Subject: pkix.Name{CommonName: cn}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	for _, u := range uris {
-		pu, err := url.Parse(u)
-		if err != nil {
-			p.t.Fatal(err)
-		}
-		tmpl.URIs = append(tmpl.URIs, pu)
-	}
-	return p.issue(name, tmpl)
-}
-
-func (p *testPKI) issue(name string, tmpl *x509.Certificate) issued {
-	p.t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	tmpl.SerialNumber = big.NewInt(p.serial.Add(1))
-	tmpl.NotBefore = time.Now().Add(-time.Hour)
-	tmpl.NotAfter = time.Now().Add(time.Hour)
-	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return issued{
-		CertFile: p.write(name+".pem", "CERTIFICATE", der),
-		KeyFile:  p.write(name+"-key.pem", "EC PRIVATE KEY", kder),
-		Cert:     tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key},
-	}
-}
-
-// httpsClient trusts the test CA and presents cert when given.
-func (p *testPKI) httpsClient(cert *issued) *http.Client {
-	tc := &tls.Config{RootCAs: p.Pool, MinVersion: tls.VersionTLS12}
-	if cert != nil {
-		tc.Certificates = []tls.Certificate{cert.Cert}
-	}
-	return &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
-}
 
 // secEnv is lienthong in-process with a config the test adjusted.
 type secEnv struct {

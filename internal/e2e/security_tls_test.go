@@ -10,15 +10,16 @@ import (
 
 	"github.com/lienthong/lienthong/internal/app"
 	"github.com/lienthong/lienthong/internal/kafkabus"
+	"github.com/lienthong/lienthong/internal/testpki"
 )
 
 // HTTPS without client certificates: agencies reach the API over TLS with a
 // bearer token; plain HTTP on the TLS port gets nowhere.
 func TestSecurityHTTPS(t *testing.T) {
-	pki := newPKI(t)
-	srv := pki.server("server")
+	pki := testpki.New(t)
+	srv := pki.Server("server")
 	extra := fmt.Sprintf("http:\n  tls: { cert_file: %q, key_file: %q }\n", srv.CertFile, srv.KeyFile)
-	c := pki.httpsClient(nil)
+	c := pki.HTTPSClient(nil)
 	e := startWith(t, extra, nil, c, nil, app.RoleGateway)
 
 	st, _, raw := do(t, c, http.MethodPost, e.base+"/v1/events", "HCC", mustJSON(submitted("tls-1", "HCC-20260303-0101")))
@@ -47,21 +48,21 @@ func TestSecurityHTTPS(t *testing.T) {
 // client CA that names the same agency as its bearer token (CN, DNS SAN or
 // URI SAN urn:lienthong:agency:<CODE>).
 func TestSecurityMutualTLS(t *testing.T) {
-	pki := newPKI(t)
-	srv := pki.server("server")
-	hccCN := pki.client("hcc-cn", "HCC")
-	hccURI := pki.client("hcc-uri", "desk-01.hcc.example", "urn:lienthong:agency:HCC")
-	vpdk := pki.client("vpdk", "VPDK")
-	admin := pki.client("admin", "operator")
+	pki := testpki.New(t)
+	srv := pki.Server("server")
+	hccCN := pki.Client("hcc-cn", "HCC")
+	hccURI := pki.Client("hcc-uri", "desk-01.hcc.example", "urn:lienthong:agency:HCC")
+	vpdk := pki.Client("vpdk", "VPDK")
+	admin := pki.Client("admin", "operator")
 	// A certificate of another CA naming HCC is not accepted.
-	other := newPKI(t).client("rogue", "HCC")
+	other := testpki.New(t).Client("rogue", "HCC")
 
 	extra := fmt.Sprintf("http:\n  tls: { cert_file: %q, key_file: %q, client_ca_file: %q, require_client_cert: true }\n",
 		srv.CertFile, srv.KeyFile, pki.CAFile)
-	e := startWith(t, extra, nil, pki.httpsClient(&hccCN), nil, app.RoleGateway)
+	e := startWith(t, extra, nil, pki.HTTPSClient(&hccCN), nil, app.RoleGateway)
 
 	t.Run("no client certificate fails the handshake", func(t *testing.T) {
-		c := pki.httpsClient(nil)
+		c := pki.HTTPSClient(nil)
 		_, err := c.Get(e.base + "/healthz")
 		if err == nil {
 			t.Fatal("a client without a certificate was served")
@@ -69,7 +70,7 @@ func TestSecurityMutualTLS(t *testing.T) {
 		t.Logf("refused: %v", err)
 	})
 	t.Run("certificate of another CA fails the handshake", func(t *testing.T) {
-		c := pki.httpsClient(&other)
+		c := pki.HTTPSClient(&other)
 		if _, err := c.Get(e.base + "/healthz"); err == nil {
 			t.Fatal("a certificate from an unknown CA was accepted")
 		}
@@ -78,7 +79,7 @@ func TestSecurityMutualTLS(t *testing.T) {
 	n := 0
 	cases := []struct {
 		name  string
-		cert  issued
+		cert  testpki.Issued
 		token string
 		want  int
 	}{
@@ -92,7 +93,7 @@ func TestSecurityMutualTLS(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			n++
 			code := fmt.Sprintf("HCC-20260303-%04d", 200+n)
-			st, h, raw := do(t, pki.httpsClient(&c.cert), http.MethodPost, e.base+"/v1/events", c.token,
+			st, h, raw := do(t, pki.HTTPSClient(&c.cert), http.MethodPost, e.base+"/v1/events", c.token,
 				mustJSON(submitted(fmt.Sprintf("mtls-%d", n), code)))
 			if st != c.want {
 				t.Fatalf("status %d, want %d: %s", st, c.want, raw)
@@ -110,7 +111,7 @@ func TestSecurityMutualTLS(t *testing.T) {
 	// The admin token is not an agency's: any verified client certificate
 	// carries it (the certificate only has to name agencies).
 	t.Run("admin token with an operator certificate reads stats", func(t *testing.T) {
-		st, _, raw := do(t, pki.httpsClient(&admin), http.MethodGet, e.base+"/v1/stats", "admin", nil)
+		st, _, raw := do(t, pki.HTTPSClient(&admin), http.MethodGet, e.base+"/v1/stats", "admin", nil)
 		if st != http.StatusOK {
 			t.Fatalf("admin: %d %s", st, raw)
 		}
@@ -125,8 +126,8 @@ func TestSecurityMutualTLS(t *testing.T) {
 // password read from the environment as the config says: an event is
 // accepted, routed and lands in the step agency's pull inbox.
 func TestSecurityKafkaTLSAndSCRAMEndToEnd(t *testing.T) {
-	pki := newPKI(t)
-	bsrv := pki.server("broker")
+	pki := testpki.New(t)
+	bsrv := pki.Server("broker")
 	const pw = "kafka-p4ss-for-the-test"
 	emb, err := kafkabus.StartEmbedded(kafkabus.EmbeddedOptions{
 		SASL: map[string]map[string]string{"SCRAM-SHA-512": {"lienthong": pw}},

@@ -11,6 +11,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"time"
@@ -202,14 +203,16 @@ func (b *Bus) NewReader(cfg kafka.ReaderConfig) *kafka.Reader {
 	return kafka.NewReader(b.ReaderConfig(cfg))
 }
 
-// NewConsumerGroup joins a consumer group on the given full topic names; the
-// caller drives generations (Next, Start, CommitOffsets), which is what a
-// consumer needs that keeps per-partition state.
-func (b *Bus) NewConsumerGroup(id string, topics ...string) (*kafka.ConsumerGroup, error) {
-	return kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+// GroupConfig is lienthong's consumer-group settings: start at the first
+// offset when the group has none, a 10 s session and rebalance timeout,
+// committed offsets kept 7 days. log (nil: none) gets kafka-go's group
+// events (joins, assignments, heartbeats) at debug and its failures (of a
+// heartbeat, a sync, a commit) at warn: kafka-go reports those nowhere else.
+func GroupConfig(id string, brokers []string, dialer *kafka.Dialer, log *slog.Logger, topics ...string) kafka.ConsumerGroupConfig {
+	cfg := kafka.ConsumerGroupConfig{
 		ID:                id,
-		Brokers:           b.opts.Brokers,
-		Dialer:            b.dialer,
+		Brokers:           brokers,
+		Dialer:            dialer,
 		Topics:            topics,
 		StartOffset:       kafka.FirstOffset,
 		HeartbeatInterval: time.Second,
@@ -217,7 +220,24 @@ func (b *Bus) NewConsumerGroup(id string, topics ...string) (*kafka.ConsumerGrou
 		RebalanceTimeout:  10 * time.Second,
 		JoinGroupBackoff:  500 * time.Millisecond,
 		RetentionTime:     7 * 24 * time.Hour,
-	})
+	}
+	if log != nil {
+		log = log.With("group", id)
+		cfg.Logger = kafka.LoggerFunc(func(msg string, args ...any) {
+			log.Debug("kafka: consumer group", "detail", fmt.Sprintf(msg, args...))
+		})
+		cfg.ErrorLogger = kafka.LoggerFunc(func(msg string, args ...any) {
+			log.Warn("kafka: consumer group", "detail", fmt.Sprintf(msg, args...))
+		})
+	}
+	return cfg
+}
+
+// NewConsumerGroup joins a consumer group on the given full topic names; the
+// caller drives generations (Next, Start, CommitOffsets), which is what a
+// consumer needs that keeps per-partition state.
+func (b *Bus) NewConsumerGroup(id string, log *slog.Logger, topics ...string) (*kafka.ConsumerGroup, error) {
+	return kafka.NewConsumerGroup(GroupConfig(id, b.opts.Brokers, b.dialer, log, topics...))
 }
 
 // TopicSpec is a topic to create.

@@ -50,10 +50,10 @@ const tailBackoffMin, tailBackoffMax = 100 * time.Millisecond, 5 * time.Second
 
 // Run reads until ctx ends, then returns ctx.Err().
 func (t *Tail) Run(ctx context.Context) error {
-	var bounds map[int][2]int64
+	var bounds map[int]Bounds
 	for backoff := tailBackoffMin; ; backoff = min(2*backoff, tailBackoffMax) {
 		var err error
-		if bounds, err = t.bounds(ctx); err == nil {
+		if bounds, err = t.bus.Offsets(ctx, t.topic); err == nil {
 			break
 		}
 		t.log.Warn("tail: list partitions; retrying", "topic", t.topic, "err", err)
@@ -69,38 +69,11 @@ func (t *Tail) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t.runPartition(ctx, p, b[0], b[1], pending.Done)
+			t.runPartition(ctx, p, b.First, b.End, pending.Done)
 		}()
 	}
 	wg.Wait()
 	return ctx.Err()
-}
-
-// bounds returns each partition's first offset and high-water mark.
-func (t *Tail) bounds(ctx context.Context) (map[int][2]int64, error) {
-	parts, err := t.bus.Partitions(ctx, t.topic)
-	if err != nil {
-		return nil, err
-	}
-	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
-	for _, p := range parts {
-		req.Topics[t.topic] = append(req.Topics[t.topic], kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
-	}
-	resp, err := t.bus.Client().ListOffsets(ctx, req)
-	if err != nil {
-		return nil, fmt.Errorf("list offsets %s: %w", t.topic, explain(err))
-	}
-	out := make(map[int][2]int64, len(parts))
-	for _, po := range resp.Topics[t.topic] {
-		if po.Error != nil {
-			return nil, fmt.Errorf("list offsets %s/%d: %w", t.topic, po.Partition, po.Error)
-		}
-		out[po.Partition] = [2]int64{po.FirstOffset, po.LastOffset}
-	}
-	if len(out) != len(parts) {
-		return nil, fmt.Errorf("list offsets %s: %d of %d partitions answered", t.topic, len(out), len(parts))
-	}
-	return out, nil
 }
 
 // runPartition reads one partition for ever; a partition with nothing to
@@ -155,32 +128,36 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// highWaterMarks returns the next offset to be written, per partition.
-func (b *Bus) highWaterMarks(ctx context.Context, topic string, parts []int) (map[int]int64, error) {
+// Bounds are a partition's first offset and high-water mark (the offset the
+// next record will get); End <= First: nothing to read.
+type Bounds struct{ First, End int64 }
+
+// Offsets returns the bounds of the given partitions of a full topic name,
+// or of all its partitions when none are given.
+func (b *Bus) Offsets(ctx context.Context, topic string, parts ...int) (map[int]Bounds, error) {
+	if len(parts) == 0 {
+		var err error
+		if parts, err = b.Partitions(ctx, topic); err != nil {
+			return nil, err
+		}
+	}
 	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
 	for _, p := range parts {
-		req.Topics[topic] = append(req.Topics[topic], kafka.LastOffsetOf(p))
+		req.Topics[topic] = append(req.Topics[topic], kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
 	}
 	resp, err := b.Client().ListOffsets(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("list offsets %s: %w", topic, explain(err))
 	}
-	out := make(map[int]int64, len(parts))
+	out := make(map[int]Bounds, len(parts))
 	for _, po := range resp.Topics[topic] {
 		if po.Error != nil {
 			return nil, fmt.Errorf("list offsets %s/%d: %w", topic, po.Partition, po.Error)
 		}
-		out[po.Partition] = po.LastOffset
+		out[po.Partition] = Bounds{First: po.FirstOffset, End: po.LastOffset}
+	}
+	if len(out) != len(parts) {
+		return nil, fmt.Errorf("list offsets %s: %d of %d partitions answered", topic, len(out), len(parts))
 	}
 	return out, nil
-}
-
-// HighWaterMarks returns, per partition of a full topic name, the offset the
-// next record will get.
-func (b *Bus) HighWaterMarks(ctx context.Context, topic string) (map[int]int64, error) {
-	parts, err := b.Partitions(ctx, topic)
-	if err != nil {
-		return nil, err
-	}
-	return b.highWaterMarks(ctx, topic, parts)
 }
