@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/lienthong/lienthong/internal/kafkabus"
 )
@@ -189,5 +192,88 @@ func TestPostBatch(t *testing.T) {
 	}
 	if n := countRecords(t, e.bus, kafkabus.TopicEvents); n != 3 {
 		t.Fatalf("%d records after retry, want 3", n)
+	}
+}
+
+// A batch that repeats an event or a dossier code is answered (it once hung
+// forever, and so did every later request with that id or code), and the id
+// and code stay usable afterwards.
+func TestPostBatchRepeats(t *testing.T) {
+	e := startApp(t, "gateway")
+	const batch = "application/cloudevents-batch+json"
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			panic("a request with repeats hung")
+		}
+	}()
+	defer close(done)
+
+	// The same event twice: one record, both elements get the first receipt.
+	ev := submitted("rep-1", "HCC-20260305-0001")
+	status, _, body := post(t, e.base, "HCC", batch, mustJSON([]any{ev, ev}))
+	if status != http.StatusAccepted {
+		t.Fatalf("same event twice: %d %v", status, body)
+	}
+	rs, _ := body["receipts"].([]any)
+	if len(rs) != 2 || !reflect.DeepEqual(rs[0], rs[1]) || rs[0].(map[string]any)["duplicate"] != false {
+		t.Fatalf("receipts %v", body)
+	}
+	if n := countRecords(t, e.bus, kafkabus.TopicEvents); n != 1 {
+		t.Fatalf("%d records, want 1", n)
+	}
+	// The same id with two bodies in one batch: 409 at the second.
+	other := submitted("rep-2", "HCC-20260305-0002")
+	changed := submitted("rep-2", "HCC-20260305-0003")
+	status, _, body = post(t, e.base, "HCC", batch, mustJSON([]any{other, changed}))
+	if status != http.StatusConflict || body["type"] != "urn:lienthong:problem:id-conflict" || body["index"] != float64(1) {
+		t.Fatalf("same id, two bodies: %d %v", status, body)
+	}
+	// The same dossier code under two ids: 409 for the whole batch, at the second.
+	status, _, body = post(t, e.base, "HCC", batch, mustJSON([]any{submitted("rep-3", "HCC-20260305-0004"), submitted("rep-4", "HCC-20260305-0004")}))
+	if status != http.StatusConflict || body["type"] != "urn:lienthong:problem:dossier-exists" || body["index"] != float64(1) {
+		t.Fatalf("same code twice: %d %v", status, body)
+	}
+	if errs, _ := body["errors"].([]any); len(errs) == 0 || errs[0].(map[string]any)["location"] != "/1/subject" {
+		t.Errorf("location: %v", body["errors"])
+	}
+	if n := countRecords(t, e.bus, kafkabus.TopicEvents); n != 1 {
+		t.Fatalf("refused batches reached Kafka: %d records", n)
+	}
+	// Nothing was left reserved: the ids and the code are usable at once.
+	for _, c := range []struct {
+		ev     map[string]any
+		status int
+	}{
+		{ev, http.StatusOK},
+		{other, http.StatusAccepted},
+		{submitted("rep-3", "HCC-20260305-0004"), http.StatusAccepted},
+	} {
+		if status, _, body := post(t, e.base, "HCC", "application/cloudevents+json", mustJSON(c.ev)); status != c.status {
+			t.Fatalf("after the repeats, %v: %d %v", c.ev["id"], status, body)
+		}
+	}
+	// Two batches naming the same two events in opposite orders, many times
+	// over, concurrently: each is answered (no lock-order wait).
+	a, b := submitted("rep-5", "HCC-20260305-0005"), submitted("rep-6", "HCC-20260305-0006")
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			pair := []any{a, b}
+			if i%2 == 1 {
+				pair = []any{b, a}
+			}
+			if status, _, body := post(t, e.base, "HCC", batch, mustJSON(pair)); status != http.StatusAccepted && status != http.StatusOK {
+				t.Errorf("concurrent batch: %d %v", status, body)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if n := countRecords(t, e.bus, kafkabus.TopicEvents); n != 5 {
+		t.Fatalf("%d records, want 5", n)
 	}
 }

@@ -387,48 +387,53 @@ func (g *Gateway) check(p auth.Principal, raw json.RawMessage) (checked, *proble
 // Kafka in one acknowledged write, and returns the receipts.
 func (g *Gateway) accept(ctx context.Context, evs []checked) ([]Receipt, int, *problem.Details) {
 	now := g.o.Now().UTC()
-	receipts := make([]Receipt, len(evs))
-	type held struct {
-		i   int
-		key string
-		r   *reservation
+	batch := len(evs) > 1
+	cs := make([]claim, len(evs))
+	for i, c := range evs {
+		cs[i] = claim{key: indexKey(c.source, c.id), hash: c.hash, code: c.code}
 	}
-	var holds []held
+	vs, bad, err := g.o.Index.reserveAll(ctx, cs)
+	if err != nil {
+		return nil, 0, problem.New(http.StatusServiceUnavailable, problem.Unavailable, "the request ended while an earlier request with the same id or dossier code was being written; nothing was accepted")
+	}
+	if bad >= 0 {
+		c := evs[bad]
+		if vs[bad].out == idConflict {
+			return nil, 0, withIndex(problem.New(http.StatusConflict, problem.IDConflict,
+				fmt.Sprintf("id %q from %s was accepted before with a different body", c.id, c.source),
+				problem.FieldError{Location: "/id", Message: "reused with another body"}), bad, batch)
+		}
+		return nil, 0, withIndex(problem.New(http.StatusConflict, problem.DossierExists,
+			fmt.Sprintf("dossier %s was already submitted", c.code),
+			problem.FieldError{Location: "/subject", Message: "dossier code already submitted"}), bad, batch)
+	}
+	receipts := make([]Receipt, len(evs))
 	release := func(written bool) {
-		for _, h := range holds {
-			c := evs[h.i]
-			g.o.Index.settle(h.key, c.code, h.r, written, entry{hash: c.hash, subject: c.subject, acceptedAt: now})
+		for i, v := range vs {
+			if v.out == fresh {
+				g.o.Index.settle(cs[i], v.r, written, entry{hash: evs[i].hash, subject: evs[i].subject, acceptedAt: now})
+			}
 		}
 	}
 	var msgs []kafka.Message
 	for i, c := range evs {
-		key := indexKey(c.source, c.id)
-		out, e, r := g.o.Index.reserve(key, c.hash, c.code)
-		switch out {
+		switch vs[i].out {
 		case duplicate:
+			e := vs[i].entry
 			receipts[i] = Receipt{ID: c.id, Source: c.source, Subject: e.subject, AcceptedAt: e.acceptedAt.UTC().Format(time.RFC3339Nano), Duplicate: true}
-			continue
-		case idConflict:
-			release(false)
-			return nil, 0, withIndex(problem.New(http.StatusConflict, problem.IDConflict,
-				fmt.Sprintf("id %q from %s was accepted before with a different body", c.id, c.source),
-				problem.FieldError{Location: "/id", Message: "reused with another body"}), i, len(evs) > 1)
-		case codeTaken:
-			release(false)
-			return nil, 0, withIndex(problem.New(http.StatusConflict, problem.DossierExists,
-				fmt.Sprintf("dossier %s was already submitted", c.code),
-				problem.FieldError{Location: "/subject", Message: "dossier code already submitted"}), i, len(evs) > 1)
+		case sameRequest:
+			receipts[i] = receipts[vs[i].first] // the first receipt, written once
+		default:
+			receipts[i] = Receipt{ID: c.id, Source: c.source, Subject: c.subject, AcceptedAt: now.Format(time.RFC3339Nano)}
+			msgs = append(msgs, kafkabus.Record(g.o.Topic, c.subject, c.body,
+				kafka.Header{Key: kafkabus.HeaderAcceptedAt, Value: []byte(now.Format(time.RFC3339Nano))}))
 		}
-		holds = append(holds, held{i, key, r})
-		receipts[i] = Receipt{ID: c.id, Source: c.source, Subject: c.subject, AcceptedAt: now.Format(time.RFC3339Nano)}
-		msgs = append(msgs, kafkabus.Record(g.o.Topic, c.subject, c.body,
-			kafka.Header{Key: kafkabus.HeaderAcceptedAt, Value: []byte(now.Format(time.RFC3339Nano))}))
 	}
 	if len(msgs) == 0 {
 		return receipts, http.StatusOK, nil
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.o.WriteTimeout)
-	err := g.o.Writer.WriteMessages(wctx, msgs...)
+	err = g.o.Writer.WriteMessages(wctx, msgs...)
 	cancel()
 	if err != nil {
 		release(false)

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"sync"
@@ -64,55 +65,122 @@ const (
 	duplicate
 	idConflict
 	codeTaken
+	sameRequest // a repeat, within one request, of an earlier claim
 )
 
-// reserve claims key for a write of body. When another request holds the
-// key or the code, it waits for it to settle and checks again.
-func (ix *Index) reserve(key string, hash [sha256.Size]byte, code string) (outcome, entry, *reservation) {
+// claim is one event of a request to reserve: its index key, body hash and
+// dossier code ("" unless a submission).
+type claim struct {
+	key  string
+	hash [sha256.Size]byte
+	code string
+}
+
+// verdict is what reserveAll decided for one claim.
+type verdict struct {
+	out   outcome
+	entry entry        // duplicate: the first acceptance
+	first int          // sameRequest: the index of the earlier claim
+	r     *reservation // fresh: the reservation to settle
+}
+
+// reserveAll decides every claim of one request at once and reserves the
+// fresh ones, all or nothing. It never waits while holding a reservation:
+// when another request holds one of the keys or codes, it waits for that
+// request to settle and starts over. Two requests reserving overlapping keys
+// in different orders therefore cannot wait on each other, and a request
+// naming the same key or code twice cannot wait on itself.
+//
+// Repeats within the request: the same key with the same body is
+// sameRequest (it shares the first claim's receipt); the same key with
+// another body is idConflict; the same code under another key is codeTaken.
+// On idConflict or codeTaken nothing is reserved and the index of the
+// offending claim is returned.
+func (ix *Index) reserveAll(ctx context.Context, cs []claim) ([]verdict, int, error) {
 	for {
+		vs := make([]verdict, len(cs))
+		var wait chan struct{}
+		bad := -1
+		keys := make(map[string]int, len(cs))
+		codes := make(map[string]int, len(cs))
 		ix.mu.Lock()
-		if e, ok := ix.accepted[key]; ok {
-			ix.mu.Unlock()
-			if e.hash != hash {
-				return idConflict, e, nil
-			}
-			return duplicate, e, nil
-		}
-		if r, ok := ix.pending[key]; ok {
-			ix.mu.Unlock()
-			<-r.done
-			continue
-		}
-		if code != "" {
-			if k, ok := ix.codes[code]; ok && k != key {
-				ix.mu.Unlock()
-				return codeTaken, entry{}, nil
-			}
-			if r, ok := ix.pcodes[code]; ok {
-				ix.mu.Unlock()
-				<-r.done
+		for i, c := range cs {
+			if j, ok := keys[c.key]; ok {
+				if cs[j].hash != c.hash {
+					vs[i].out, bad = idConflict, i
+					break
+				}
+				vs[i] = verdict{out: sameRequest, first: j}
 				continue
 			}
+			keys[c.key] = i
+			if e, ok := ix.accepted[c.key]; ok {
+				if e.hash != c.hash {
+					vs[i].out, vs[i].entry, bad = idConflict, e, i
+					break
+				}
+				vs[i] = verdict{out: duplicate, entry: e}
+				continue
+			}
+			if c.code != "" {
+				if _, ok := codes[c.code]; ok {
+					vs[i].out, bad = codeTaken, i
+					break
+				}
+				codes[c.code] = i
+				if k, ok := ix.codes[c.code]; ok && k != c.key {
+					vs[i].out, bad = codeTaken, i
+					break
+				}
+			}
+			if r, ok := ix.pending[c.key]; ok {
+				wait = r.done
+				break
+			}
+			if c.code != "" {
+				if r, ok := ix.pcodes[c.code]; ok {
+					wait = r.done
+					break
+				}
+			}
 		}
-		r := &reservation{hash: hash, done: make(chan struct{})}
-		ix.pending[key] = r
-		if code != "" {
-			ix.pcodes[code] = r
+		if bad >= 0 {
+			ix.mu.Unlock()
+			return vs, bad, nil
+		}
+		if wait == nil {
+			for i, c := range cs {
+				if vs[i].out != fresh {
+					continue
+				}
+				r := &reservation{hash: c.hash, done: make(chan struct{})}
+				vs[i].r = r
+				ix.pending[c.key] = r
+				if c.code != "" {
+					ix.pcodes[c.code] = r
+				}
+			}
+			ix.mu.Unlock()
+			return vs, -1, nil
 		}
 		ix.mu.Unlock()
-		return fresh, entry{}, r
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, -1, ctx.Err()
+		}
 	}
 }
 
 // settle ends a reservation; when written, the event is remembered.
-func (ix *Index) settle(key, code string, r *reservation, written bool, e entry) {
+func (ix *Index) settle(c claim, r *reservation, written bool, e entry) {
 	ix.mu.Lock()
-	delete(ix.pending, key)
-	if code != "" {
-		delete(ix.pcodes, code)
+	delete(ix.pending, c.key)
+	if c.code != "" {
+		delete(ix.pcodes, c.code)
 	}
 	if written {
-		ix.addLocked(key, code, e)
+		ix.addLocked(c.key, c.code, e)
 	}
 	ix.mu.Unlock()
 	close(r.done)
