@@ -5,7 +5,7 @@ BIN       ?= bin/lienthong
 PKGS      ?= ./...
 TESTFLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: all build run serve test test-kafka bench fuzz vet fmt clean
+.PHONY: all build run serve deps test test-integration test-kafka bench fuzz vet fmt clean
 
 all: build
 
@@ -24,17 +24,29 @@ vet:
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
 
-test: vet build
+# Debian packages the tests use (kcat, gcc for -race), installed when missing.
+deps:
+	scripts/deps.sh
+
+test: deps vet build
 	$(GO) test $(TESTFLAGS) $(PKGS)
 
-# The same integration suite against Apache Kafka 4.x (KRaft, one node on
-# loopback), fetched from Maven Central by scripts/kafka.sh.
-test-kafka: build
+# The same suite on the real parts: Apache Kafka 4.x (KRaft, one node on
+# loopback, fetched from Maven Central by scripts/kafka.sh) and PostgreSQL
+# (Debian's package, a throwaway cluster on loopback, by scripts/postgres.sh)
+# as the tracking store.
+test-integration: deps build
 	scripts/kafka.sh start
+	scripts/postgres.sh start
 	LIENTHONG_TEST_KAFKA_BROKERS=$$(scripts/kafka.sh addr) \
 	LIENTHONG_TEST_KAFKA_RESTART="$(CURDIR)/scripts/kafka.sh restart" \
+	LIENTHONG_TEST_POSTGRES_DSN=$$(scripts/postgres.sh dsn) \
+	LIENTHONG_TEST_POSTGRES_RESTART="$(CURDIR)/scripts/postgres.sh restart" \
 	  $(GO) test $(TESTFLAGS) $(PKGS); \
-	  rc=$$?; scripts/kafka.sh stop; exit $$rc
+	  rc=$$?; scripts/kafka.sh stop; scripts/postgres.sh stop; exit $$rc
+
+# The older name of test-integration.
+test-kafka: test-integration
 
 # Each fuzz target for a bounded time (FUZZTIME), seeds in testdata/fuzz.
 FUZZTIME ?= 15s

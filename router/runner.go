@@ -36,6 +36,28 @@ type RunnerConfig struct {
 	Agencies []string
 	Now      func() time.Time // wall clock for the overdue timer; default time.Now
 	Logger   *slog.Logger
+	// Archive, when set, is where closed dossiers live once they leave
+	// memory (the tracking store). Without it every dossier stays in memory.
+	Archive Archive
+	// EvictEvery spaces the checks that evict closed dossiers the archive
+	// holds; default 2 s.
+	EvictEvery time.Duration
+}
+
+// Archive holds the dossiers the router no longer keeps in memory: closed
+// ones, recorded by the tracking store. The router asks it only on rare
+// paths: an event for a code it does not hold, and whether a closed dossier
+// it still holds can leave memory.
+type Archive interface {
+	// Lookup returns the codes it holds, with their status and the
+	// events-topic offset of the last record applied to them.
+	Lookup(ctx context.Context, codes []string) (map[string]Archived, error)
+}
+
+// Archived is what the archive knows of a dossier.
+type Archived struct {
+	Status string
+	Offset int64
 }
 
 // Runner consumes the events topic in a consumer group and applies each
@@ -62,6 +84,8 @@ type Runner struct {
 
 	records, applied, refused, outputs, states, batches, ticks atomic.Int64
 	writeFailures, writeRefusals                               atomic.Int64
+	evicted, archiveLookups, archiveFailures                   atomic.Int64
+	inMemory                                                   atomic.Int64
 	running                                                    atomic.Int32
 }
 
@@ -78,6 +102,12 @@ type RunnerStats struct {
 	// those Kafka will repeat until an operator acts (see write).
 	WriteFailures int64
 	WriteRefusals int64
+	// InMemory is the dossiers held in memory now; Evicted those that left
+	// it closed (they live in the archive).
+	InMemory        int64
+	Evicted         int64
+	ArchiveLookups  int64
+	ArchiveFailures int64
 }
 
 // NewRunner makes a runner; Run starts it.
@@ -103,6 +133,9 @@ func NewRunner(bus *kafkabus.Bus, eng *Engine, cfg RunnerConfig) *Runner {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.EvictEvery <= 0 {
+		cfg.EvictEvery = 2 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -124,7 +157,8 @@ func NewRunner(bus *kafkabus.Bus, eng *Engine, cfg RunnerConfig) *Runner {
 // Stats returns the runner's counters.
 func (r *Runner) Stats() RunnerStats {
 	return RunnerStats{Records: r.records.Load(), Applied: r.applied.Load(), Refused: r.refused.Load(), Outputs: r.outputs.Load(), States: r.states.Load(),
-		Batches: r.batches.Load(), Partitions: r.running.Load(), WriteFailures: r.writeFailures.Load(), WriteRefusals: r.writeRefusals.Load()}
+		Batches: r.batches.Load(), Partitions: r.running.Load(), WriteFailures: r.writeFailures.Load(), WriteRefusals: r.writeRefusals.Load(),
+		InMemory: r.inMemory.Load(), Evicted: r.evicted.Load(), ArchiveLookups: r.archiveLookups.Load(), ArchiveFailures: r.archiveFailures.Load()}
 }
 
 // Run joins the group and routes until ctx ends; then it finishes the batch
@@ -169,6 +203,10 @@ type partition struct {
 	durable     int64 // offset after the last record whose state is written
 	committed   int64 // offset last committed
 	lastCommit  time.Time
+	// closed are the codes of closed dossiers still in memory: they leave
+	// once the archive holds their final state.
+	closed    map[string]struct{}
+	lastEvict time.Time
 }
 
 func (r *Runner) runPartition(gctx context.Context, gen *kafka.Generation, id int, offset int64) {
@@ -193,7 +231,15 @@ func (r *Runner) runPartition(gctx context.Context, gen *kafka.Generation, id in
 		}
 		return
 	}
-	p := &partition{r: r, gen: gen, id: id, states: states, committed: offset, next: offset, durable: offset, pendingNext: offset, lastCommit: time.Now()}
+	p := &partition{r: r, gen: gen, id: id, states: states, committed: offset, next: offset, durable: offset, pendingNext: offset,
+		lastCommit: time.Now(), lastEvict: time.Now(), closed: map[string]struct{}{}}
+	for code, st := range states {
+		if Closed(st.Status) {
+			p.closed[code] = struct{}{}
+		}
+	}
+	r.inMemory.Add(int64(len(states)))
+	defer func() { r.inMemory.Add(-int64(len(p.states))) }()
 	rd := r.bus.NewReader(kafka.ReaderConfig{Topic: r.events, Partition: id, QueueCapacity: r.cfg.MaxBatch})
 	defer rd.Close()
 	if err := rd.SetOffset(offset); err != nil {
@@ -231,6 +277,13 @@ func (r *Runner) runPartition(gctx context.Context, gen *kafka.Generation, id in
 				return
 			}
 			nextTick = time.Now().Add(r.cfg.TickEvery)
+		}
+		if time.Since(p.lastEvict) >= r.cfg.EvictEvery {
+			if err := p.evict(gctx); err != nil {
+				log.Error("router: eviction abandoned", "err", err)
+				return
+			}
+			p.lastEvict = time.Now()
 		}
 		if gctx.Err() != nil {
 			if err := p.flush(gctx); err != nil {
@@ -272,7 +325,10 @@ func (p *partition) apply(gctx context.Context, batch []kafka.Message) error {
 	r := p.r
 	var outs []kafka.Message
 	dirty := newDirtySet()
-	for _, m := range batch {
+	evs := make([]event.Event, len(batch))
+	ok := make([]bool, len(batch))
+	var missing []string
+	for i, m := range batch {
 		var ev event.Event
 		if err := json.Unmarshal(m.Value, &ev); err != nil || ev.ID == "" || ev.Type == "" {
 			if err == nil {
@@ -289,7 +345,34 @@ func (p *partition) apply(gctx context.Context, batch []kafka.Message) error {
 			r.refused.Add(1)
 			continue
 		}
+		evs[i], ok[i] = ev, true
+		if p.states[ev.Subject] == nil {
+			missing = append(missing, ev.Subject)
+		}
+	}
+	// Codes not in memory: new dossiers, or closed ones in the archive.
+	archived, err := p.lookup(gctx, missing)
+	if err != nil {
+		return err
+	}
+	for i, m := range batch {
+		if !ok[i] {
+			continue
+		}
+		ev := evs[i]
 		st := p.states[ev.Subject]
+		if st == nil {
+			if a, in := archived[ev.Subject]; in {
+				if a.Offset >= m.Offset {
+					continue // applied before it was archived
+				}
+				if rej := r.refuseArchived(ev, a.Status, acceptedAt(m, ev), &outs, m); rej != nil {
+					outs = append(outs, r.rejectedRecord(m, rej.Reason, rej.Detail))
+					r.refused.Add(1)
+				}
+				continue
+			}
+		}
 		if st != nil && st.Offset >= m.Offset {
 			continue // applied before a crash or rebalance
 		}
@@ -301,7 +384,13 @@ func (p *partition) apply(gctx context.Context, batch []kafka.Message) error {
 		}
 		if n != st {
 			n.Offset = m.Offset
+			if st == nil {
+				r.inMemory.Add(1)
+			}
 			p.states[ev.Subject] = n
+			if Closed(n.Status) {
+				p.closed[n.Code] = struct{}{}
+			}
 			dirty.add(n)
 			r.applied.Add(1)
 		}
@@ -312,6 +401,105 @@ func (p *partition) apply(gctx context.Context, batch []kafka.Message) error {
 	}
 	r.batches.Add(1)
 	r.records.Add(int64(len(batch)))
+	return nil
+}
+
+// refuseArchived answers an event for a dossier that left memory closed: a
+// submission of its code again is dossier-exists, anything else
+// dossier-closed, with message.rejected to an agency sender as usual.
+func (r *Runner) refuseArchived(ev event.Event, status string, at time.Time, outs *[]kafka.Message, cause kafka.Message) *Rejection {
+	stub := &State{Code: ev.Subject, Status: status}
+	if !Closed(status) {
+		// Only closed dossiers are ever evicted; an open one in the archive
+		// but not here means the state topic lost it. Refuse rather than
+		// route it on an empty state.
+		r.cfg.Logger.Error("router: dossier in the archive but not in the state topic; its events are refused", "dossier", ev.Subject, "status", status)
+		stub.Status = StatusRejected
+	}
+	_, res, rej := r.eng.Apply(stub, ev, at)
+	*outs = r.appendOutputs(*outs, res, cause)
+	return rej
+}
+
+// lookup asks the archive about codes, retrying while the partition is
+// ours: a store that is down stalls this partition (nothing is skipped),
+// while the gateway goes on accepting into Kafka.
+func (p *partition) lookup(gctx context.Context, codes []string) (map[string]Archived, error) {
+	arch := p.r.cfg.Archive
+	if arch == nil || len(codes) == 0 {
+		return nil, nil
+	}
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(gctx, 10*time.Second)
+		m, err := arch.Lookup(ctx, codes)
+		cancel()
+		p.r.archiveLookups.Add(1)
+		if err == nil {
+			return m, nil
+		}
+		p.r.archiveFailures.Add(1)
+		if gctx.Err() != nil {
+			return nil, fmt.Errorf("archive lookup: %w", err)
+		}
+		if attempt == 1 || attempt%20 == 0 {
+			p.r.cfg.Logger.Warn("router: the archive (tracking store) does not answer; this partition waits", "partition", p.id, "attempt", attempt, "err", err)
+		}
+		sleep(gctx, backoff)
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// evict drops from memory the closed dossiers whose final state the archive
+// holds, and tombstones them on the compacted state topic so that a restart
+// reads only what is open: memory and start-up follow the work in flight,
+// not the history. The archive holding the final state proves it durable
+// on the state topic, so the tombstone lands after it.
+func (p *partition) evict(gctx context.Context) error {
+	if p.r.cfg.Archive == nil || len(p.closed) == 0 {
+		return nil
+	}
+	codes := make([]string, 0, len(p.closed))
+	for code := range p.closed {
+		codes = append(codes, code)
+		if len(codes) == 5000 {
+			break
+		}
+	}
+	ctx, cancel := context.WithTimeout(gctx, 10*time.Second)
+	have, err := p.r.cfg.Archive.Lookup(ctx, codes)
+	cancel()
+	p.r.archiveLookups.Add(1)
+	if err != nil {
+		p.r.archiveFailures.Add(1)
+		p.r.cfg.Logger.Debug("router: eviction lookup", "partition", p.id, "err", err)
+		return nil // closed dossiers stay in memory until the store answers
+	}
+	var tombs []kafka.Message
+	for _, code := range codes {
+		st := p.states[code]
+		a, ok := have[code]
+		if st == nil {
+			delete(p.closed, code)
+			continue
+		}
+		if !ok || a.Offset < st.Offset || !Closed(a.Status) {
+			continue // the store has not caught up yet
+		}
+		tombs = append(tombs, kafka.Message{Topic: p.r.state, Key: []byte(code)})
+	}
+	if len(tombs) == 0 {
+		return nil
+	}
+	if err := p.r.write(gctx, tombs); err != nil {
+		return fmt.Errorf("write %d tombstones: %w", len(tombs), err)
+	}
+	for _, m := range tombs {
+		delete(p.states, string(m.Key))
+		delete(p.closed, string(m.Key))
+	}
+	p.r.evicted.Add(int64(len(tombs)))
+	p.r.inMemory.Add(-int64(len(tombs)))
 	return nil
 }
 
@@ -519,10 +707,15 @@ func (r *Runner) rebuild(ctx context.Context, id int) (map[string]*State, error)
 		if err != nil {
 			return nil, fmt.Errorf("read state partition %d: %w", id, err)
 		}
-		var st State
-		if err := json.Unmarshal(m.Value, &st); err == nil && st.Code != "" {
-			if old := states[st.Code]; old == nil || st.Offset >= old.Offset {
-				states[st.Code] = &st
+		if m.Value == nil {
+			// A tombstone: the dossier closed and the archive holds it.
+			delete(states, string(m.Key))
+		} else {
+			var st State
+			if err := json.Unmarshal(m.Value, &st); err == nil && st.Code != "" {
+				if old := states[st.Code]; old == nil || st.Offset >= old.Offset {
+					states[st.Code] = &st
+				}
 			}
 		}
 		if m.Offset+1 >= hwm {

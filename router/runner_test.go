@@ -182,7 +182,7 @@ func startRunner(t testing.TB, bus *kafkabus.Bus, cfg RunnerConfig) (*Runner, fu
 
 // startView runs a tracking view for the test.
 func startView(t testing.TB, bus *kafkabus.Bus, now func() time.Time) *View {
-	v := NewView(bus, ViewOptions{Now: now})
+	v := newView(bus)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = v.Run(ctx); close(done) }()
@@ -391,8 +391,8 @@ func TestRunnerOverdueOnce(t *testing.T) {
 			t.Fatalf("round %d: %d overdue events, want 3", round, n)
 		}
 	}
-	if got := view.Stats(authAdmin()); len(got) == 0 || got[1].OverdueNow != 1 {
-		t.Fatalf("stats %+v", got)
+	if st, _ := view.Get(code); !st.AnyOverdueAt(late()) || !st.Step("verify").OverdueAt(late(), st.Paused()) {
+		t.Fatalf("not overdue: %+v", st)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +32,7 @@ import (
 	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/internal/gateway"
 	"github.com/lienthong/lienthong/internal/kafkabus"
+	"github.com/lienthong/lienthong/internal/tracking"
 	"github.com/lienthong/lienthong/schemas"
 )
 
@@ -80,11 +83,20 @@ type App struct {
 	authn    *auth.Authenticator
 	limiter  *auth.RateLimiter
 
+	store     *storeHolder
+	projector atomic.Pointer[tracking.Projector]
+
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	errc     chan error
-	ready    []func() bool
+	checks   []check
 	stoppers []func(context.Context)
+}
+
+// check is one readiness condition: nil when it holds, else why not.
+type check struct {
+	name string
+	fn   func() error
 }
 
 // Options for Start.
@@ -128,6 +140,10 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	a.limiter = auth.NewRateLimiter(cfg.HTTP.RatePerSecond, cfg.HTTP.Burst)
 	a.mountCommon()
 	a.mux.Handle("/v1/", a.Authenticated(a.api))
+	if err := a.startStore(runCtx); err != nil {
+		a.Stop(context.Background())
+		return nil, err
+	}
 	if a.roles[RoleGateway] {
 		a.startGateway(runCtx)
 	}
@@ -170,8 +186,28 @@ func (a *App) Go(name string, fn func(ctx context.Context) error, ctx context.Co
 // OnStop registers work to do at shutdown, in reverse order of registration.
 func (a *App) OnStop(fn func(context.Context)) { a.stoppers = append(a.stoppers, fn) }
 
-// AddReady adds a readiness condition.
-func (a *App) AddReady(fn func() bool) { a.ready = append(a.ready, fn) }
+// AddReady adds a readiness condition named name (shown by /readyz when it
+// does not hold).
+func (a *App) AddReady(name string, fn func() bool) {
+	a.addCheck(name, func() error {
+		if fn() {
+			return nil
+		}
+		return errors.New("starting")
+	})
+}
+
+func (a *App) addCheck(name string, fn func() error) { a.checks = append(a.checks, check{name, fn}) }
+
+// notReady returns why the process is not ready, "" when it is.
+func (a *App) notReady() string {
+	for _, c := range a.checks {
+		if err := c.fn(); err != nil {
+			return c.name + ": " + err.Error()
+		}
+	}
+	return ""
+}
 
 // Addr is the HTTP listen address.
 func (a *App) Addr() string { return a.listener.Addr().String() }
@@ -268,8 +304,21 @@ func BusOptions(k config.Kafka) (kafkabus.Options, error) {
 
 func (a *App) startGateway(ctx context.Context) {
 	a.index = gateway.NewIndex()
-	a.tail = a.Bus.NewTail(a.Bus.Topic(kafkabus.TopicEvents), a.index.Observe).WithLogger(a.Log)
+	window := a.Config.Gateway.DuplicateWindow.Duration
+	a.tail = a.Bus.NewTail(a.Bus.Topic(kafkabus.TopicEvents), a.index.Observe).WithLogger(a.Log).Window(window, nil)
 	a.Go("idempotency index", a.tail.Run, ctx)
+	a.Go("idempotency index pruning", func(ctx context.Context) error {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				a.index.Prune(time.Now().Add(-window))
+			}
+		}
+	}, ctx)
 	caught := a.tail.Caught()
 	indexReady := func() bool {
 		select {
@@ -279,13 +328,14 @@ func (a *App) startGateway(ctx context.Context) {
 			return false
 		}
 	}
-	a.AddReady(indexReady)
+	a.AddReady("idempotency index", indexReady)
 	gw := gateway.New(gateway.Options{
 		Config:       a.Config,
 		Schemas:      a.Schemas,
 		Writer:       a.Bus.Writer(),
 		Topic:        a.Bus.Topic(kafkabus.TopicEvents),
 		Index:        a.index,
+		PastCodes:    a.pastCodes,
 		Ready:        indexReady,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes,
 		Metrics:      gateway.NewMetrics(a.Registry),
@@ -310,12 +360,11 @@ func (a *App) mountCommon() {
 			_, _ = fmt.Fprintf(w, `{"status":"kafka unreachable"}`+"\n")
 			return
 		}
-		for _, ok := range a.ready {
-			if !ok() {
-				w.WriteHeader(http.StatusServiceUnavailable)
-				_, _ = w.Write([]byte(`{"status":"starting"}` + "\n"))
-				return
-			}
+		if why := a.notReady(); why != "" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			b, _ := json.Marshal(map[string]string{"status": "starting", "reason": why})
+			_, _ = w.Write(append(b, '\n'))
+			return
 		}
 		_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
 	})
@@ -323,14 +372,7 @@ func (a *App) mountCommon() {
 }
 
 // Ready reports whether every readiness condition holds.
-func (a *App) Ready() bool {
-	for _, ok := range a.ready {
-		if !ok() {
-			return false
-		}
-	}
-	return true
-}
+func (a *App) Ready() bool { return a.notReady() == "" }
 
 func (a *App) serveHTTP(ln net.Listener) error {
 	h := a.Config.HTTP

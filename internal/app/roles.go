@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lienthong/lienthong/internal/delivery"
+	"github.com/lienthong/lienthong/internal/tracking"
 	"github.com/lienthong/lienthong/router"
 )
 
@@ -25,11 +26,8 @@ func (a *App) startRoles(ctx context.Context) error {
 	if a.roles[RoleDelivery] {
 		a.Go("delivery", svc.Run, ctx)
 	}
-	// Tracking answers wherever the HTTP API runs; it tails the state topic.
-	view := router.NewView(a.Bus, router.ViewOptions{Logger: a.Log})
-	a.Go("tracking view", view.Run, ctx)
-	a.AddReady(view.Ready)
-	h := view.Handler()
+	// Tracking answers wherever the HTTP API runs, from the store.
+	h := tracking.Handler(a.store.get, tracking.Options{Location: a.Config.Cal().Location()})
 	a.api.Handle("/v1/dossiers", h)
 	a.api.Handle("/v1/dossiers/", h)
 	a.api.Handle("/v1/stats", h)
@@ -37,6 +35,7 @@ func (a *App) startRoles(ctx context.Context) error {
 		r := router.NewRunner(a.Bus, router.NewEngine(router.FromConfig(a.Config)), router.RunnerConfig{
 			Agencies: router.AgencyCodes(a.Config),
 			Logger:   a.Log,
+			Archive:  archive{a.store},
 		})
 		if err := registerRouterMetrics(a.Registry, r); err != nil {
 			return err
@@ -59,6 +58,9 @@ func registerRouterMetrics(reg prometheus.Registerer, r *router.Runner) error {
 		counter("lienthong_router_write_failures_total", "Failed router write attempts (retried).", func(s router.RunnerStats) int64 { return s.WriteFailures }),
 		counter("lienthong_router_write_refusals_total", "Router writes Kafka refused for a reason retrying does not cure (the partition waits for an operator).", func(s router.RunnerStats) int64 { return s.WriteRefusals }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lienthong_router_partitions", Help: "Partitions of the events topic this router owns."}, func() float64 { return float64(r.Stats().Partitions) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lienthong_router_dossiers_in_memory", Help: "Dossiers the router holds in memory: the open ones, and closed ones until the tracking store has them."}, func() float64 { return float64(r.Stats().InMemory) }),
+		counter("lienthong_router_evicted_total", "Closed dossiers that left the router's memory (the tracking store holds them; tombstoned on the state topic).", func(s router.RunnerStats) int64 { return s.Evicted }),
+		counter("lienthong_router_archive_failures_total", "Failed lookups in the tracking store (retried; the partition waits).", func(s router.RunnerStats) int64 { return s.ArchiveFailures }),
 	} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("router metrics: %w", err)

@@ -33,6 +33,8 @@ type Config struct {
 	AdminTokenSHA256 string         `yaml:"admin_token_sha256"`
 	HTTP             HTTP           `yaml:"http"`
 	Kafka            Kafka          `yaml:"kafka"`
+	Store            Store          `yaml:"store"`
+	Gateway          GatewayConfig  `yaml:"gateway"`
 	Calendar         CalendarConfig `yaml:"calendar"`
 	Agencies         []Agency       `yaml:"agencies"`
 	Procedures       []Procedure    `yaml:"procedures"`
@@ -73,6 +75,25 @@ type HTTPTLS struct {
 
 // Enabled reports whether the server speaks HTTPS.
 func (t HTTPTLS) Enabled() bool { return t.CertFile != "" }
+
+// Store is the tracking store: dossiers, steps and timelines, kept for
+// years. DSN empty: an embedded SQLite file, <data_dir>/lienthong.db;
+// postgres://... (or postgresql://...): PostgreSQL. A password does not
+// belong in the file: use PGPASSWORD or a .pgpass file (pgx reads both).
+type Store struct {
+	DSN             string   `yaml:"dsn"`
+	MaxOpenConns    int      `yaml:"max_open_conns"`    // 0: SQLite 1 writer, PostgreSQL 10
+	MaxIdleConns    int      `yaml:"max_idle_conns"`    // 0: as many as max_open_conns
+	ConnMaxLifetime Duration `yaml:"conn_max_lifetime"` // 0: PostgreSQL 30m, SQLite forever
+}
+
+// GatewayConfig tunes POST /v1/events.
+type GatewayConfig struct {
+	// DuplicateWindow is how long an event id is remembered: a retry within
+	// it gets the first receipt (default 168h, 7 days). Dossier codes are
+	// unique forever, through the store.
+	DuplicateWindow Duration `yaml:"duplicate_window"`
+}
 
 // Kafka is the broker connection. Without Brokers, lienthong starts its
 // embedded broker on EmbeddedListen.

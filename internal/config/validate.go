@@ -51,6 +51,8 @@ const (
 	DefaultMinBackoff        = 500 * time.Millisecond
 	DefaultMaxBackoff        = 5 * time.Minute
 	DefaultConcurrency       = 16
+	DefaultDuplicateWindow   = 7 * 24 * time.Hour
+	MinDuplicateWindow       = time.Hour
 )
 
 // defaults fills what the document left out. Values the document set, even
@@ -92,6 +94,8 @@ func (p *parser) defaults(c *Config) {
 	setStr("kafka.topic_prefix", &k.TopicPrefix, DefaultTopicPrefix)
 	setInt("kafka.partitions", &k.Partitions, DefaultPartitions)
 	setInt("kafka.replication_factor", &k.ReplicationFactor, DefaultReplication)
+
+	setDur("gateway.duplicate_window", &c.Gateway.DuplicateWindow, DefaultDuplicateWindow)
 
 	cal := &c.Calendar
 	setStr("calendar.timezone", &cal.Timezone, calendar.DefaultTimezone)
@@ -137,6 +141,10 @@ func (p *parser) validate(c *Config) {
 	}
 	p.validateHTTP(&c.HTTP)
 	p.validateKafka(&c.Kafka)
+	p.validateStore(&c.Store)
+	if c.Gateway.DuplicateWindow.Duration < MinDuplicateWindow {
+		p.addf("gateway.duplicate_window", "must be at least %v: a sender's retries must find their first receipt", MinDuplicateWindow)
+	}
 	p.validateCalendar(c)
 	p.validateAgencies(c)
 	p.validateProcedures(c)
@@ -213,6 +221,30 @@ func (p *parser) validateHTTP(h *HTTP) {
 	}
 	if t.RequireClientCert && t.ClientCAFile == "" {
 		p.addf("http.tls.require_client_cert", "needs client_ca_file to verify client certificates")
+	}
+}
+
+func (p *parser) validateStore(s *Store) {
+	if dsn := s.DSN; dsn != "" {
+		if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+			u, err := url.Parse(dsn)
+			if err != nil {
+				p.addf("store.dsn", "not a PostgreSQL URL: %v", errors.Unwrap(err))
+			} else if _, set := u.User.Password(); set || u.Query().Has("password") {
+				p.addf("store.dsn", "holds a password: give it in PGPASSWORD or a .pgpass file instead")
+			}
+		} else if strings.Contains(dsn, "://") {
+			p.addf("store.dsn", "unknown database: want empty (SQLite under data_dir), a SQLite file path, or postgres://...")
+		}
+	}
+	if s.MaxOpenConns < 0 {
+		p.addf("store.max_open_conns", "must not be negative")
+	}
+	if s.MaxIdleConns < 0 {
+		p.addf("store.max_idle_conns", "must not be negative")
+	}
+	if s.ConnMaxLifetime.Duration < 0 {
+		p.addf("store.conn_max_lifetime", "must not be negative")
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/lienthong/lienthong/internal/app"
 	"github.com/lienthong/lienthong/internal/kafkabus"
 	"github.com/lienthong/lienthong/internal/kafkabus/kafkatest"
+	"github.com/lienthong/lienthong/internal/testpg"
 )
 
 var binPath string
@@ -62,13 +63,13 @@ var tokens = map[string]string{
 // (or the external one from the environment) and a fresh data dir.
 func testConfig(t testing.TB, dataDir string, brokers []string, prefix string) string {
 	t.Helper()
-	return configYAML(dataDir, brokers, prefix, "{ mode: pull }", "{ mode: pull }")
+	return configYAML(t, dataDir, brokers, prefix, "{ mode: pull }", "{ mode: pull }")
 }
 
 // configYAML is the tests' config: the land procedure (VPDK verify -> THUE
 // tax -> VPDK certificate) with the given delivery of VPDK and THUE; HCC
 // and UBND pull.
-func configYAML(dataDir string, brokers []string, prefix, vpdkDelivery, thueDelivery string) string {
+func configYAML(t testing.TB, dataDir string, brokers []string, prefix, vpdkDelivery, thueDelivery string) string {
 	bl := "[]"
 	if len(brokers) > 0 {
 		bl = `["` + strings.Join(brokers, `","`) + `"]`
@@ -83,6 +84,8 @@ kafka:
   topic_prefix: %q
   partitions: 4
   replication_factor: 1
+store:
+  dsn: %q
 calendar:
   timezone: "Asia/Ho_Chi_Minh"
   workdays: [mon, tue, wed, thu, fri]
@@ -102,8 +105,18 @@ procedures:
       - { id: verify, name: "Thẩm định hồ sơ", agency: VPDK, deadline: 5d }
       - { id: tax, name: "Xác định nghĩa vụ tài chính", agency: THUE, deadline: 3d, after: [verify] }
       - { id: certificate, name: "Cấp giấy chứng nhận", agency: VPDK, deadline: 2d, after: [tax] }
-`, dataDir, tokenHash(tokens["admin"]), bl, prefix, tokenHash(tokens["HCC"]), tokenHash(tokens["UBND"]),
+`, dataDir, tokenHash(tokens["admin"]), bl, prefix, storeDSN(t, prefix), tokenHash(tokens["HCC"]), tokenHash(tokens["UBND"]),
 		tokenHash(tokens["VPDK"]), vpdkDelivery, tokenHash(tokens["THUE"]), thueDelivery)
+}
+
+// storeDSN is the tracking store of the deployment with this topic prefix:
+// a PostgreSQL database shared by its replicas under make
+// test-integration, else "" (each process's SQLite file under data_dir).
+func storeDSN(t testing.TB, prefix string) string {
+	if !testpg.Enabled() {
+		return ""
+	}
+	return testpg.DSN(t, strings.TrimSuffix(prefix, "."))
 }
 
 type env struct {

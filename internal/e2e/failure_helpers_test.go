@@ -51,7 +51,7 @@ type failCfg struct {
 }
 
 // webhookConfigYAML is testConfig with VPDK and THUE delivered by webhook.
-func webhookConfigYAML(c failCfg) string {
+func webhookConfigYAML(t testing.TB, c failCfg) string {
 	if c.maxAttempts == 0 {
 		c.maxAttempts = 50
 	}
@@ -68,7 +68,7 @@ func webhookConfigYAML(c failCfg) string {
 		return fmt.Sprintf("{ mode: webhook, url: %q, secret_env: %s_SECRET, timeout: %s, max_attempts: %d, min_backoff: %s, max_backoff: %s, concurrency: 16 }",
 			c.urls[code], code, c.timeout, c.maxAttempts, c.minBackoff, c.maxBackoff)
 	}
-	return configYAML(c.dataDir, c.brokers, c.prefix, hook("VPDK"), hook("THUE"))
+	return configYAML(t, c.dataDir, c.brokers, c.prefix, hook("VPDK"), hook("THUE"))
 }
 
 // writeFailConfig writes the config into dir/name and sets the webhook
@@ -81,7 +81,7 @@ func writeFailConfig(t testing.TB, dir, name string, c failCfg) string {
 		}
 	}
 	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, []byte(webhookConfigYAML(c)), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(webhookConfigYAML(t, c)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -37,11 +37,16 @@ type Writer interface {
 
 // Options wire a Gateway.
 type Options struct {
-	Config       *config.Config
-	Schemas      *schemas.Registry
-	Writer       Writer
-	Topic        string // full name of the events topic
-	Index        *Index
+	Config  *config.Config
+	Schemas *schemas.Registry
+	Writer  Writer
+	Topic   string // full name of the events topic
+	Index   *Index
+	// PastCodes tells which dossier codes were submitted before the index's
+	// window (the tracking store). nil: only the window is checked. When it
+	// fails, the submission goes on: the router, the authority, refuses a
+	// reused code with message.rejected.
+	PastCodes    func(ctx context.Context, codes []string) (map[string]bool, error)
 	Ready        func() bool // false: 503, e.g. while the index catches up
 	MaxBodyBytes int64
 	WriteTimeout time.Duration
@@ -392,6 +397,9 @@ func (g *Gateway) accept(ctx context.Context, evs []checked) ([]Receipt, int, *p
 	for i, c := range evs {
 		cs[i] = claim{key: indexKey(c.source, c.id), hash: c.hash, code: c.code}
 	}
+	if d := g.pastCodes(ctx, evs); d != nil {
+		return nil, 0, d
+	}
 	vs, bad, err := g.o.Index.reserveAll(ctx, cs)
 	if err != nil {
 		return nil, 0, problem.New(http.StatusServiceUnavailable, problem.Unavailable, "the request ended while an earlier request with the same id or dossier code was being written; nothing was accepted")
@@ -403,9 +411,7 @@ func (g *Gateway) accept(ctx context.Context, evs []checked) ([]Receipt, int, *p
 				fmt.Sprintf("id %q from %s was accepted before with a different body", c.id, c.source),
 				problem.FieldError{Location: "/id", Message: "reused with another body"}), bad, batch)
 		}
-		return nil, 0, withIndex(problem.New(http.StatusConflict, problem.DossierExists,
-			fmt.Sprintf("dossier %s was already submitted", c.code),
-			problem.FieldError{Location: "/subject", Message: "dossier code already submitted"}), bad, batch)
+		return nil, 0, dossierExists(c.code, bad, batch)
 	}
 	receipts := make([]Receipt, len(evs))
 	release := func(written bool) {
@@ -442,6 +448,42 @@ func (g *Gateway) accept(ctx context.Context, evs []checked) ([]Receipt, int, *p
 	}
 	release(true)
 	return receipts, http.StatusAccepted, nil
+}
+
+// pastCodes refuses a submission whose code the tracking store holds from
+// before the index's window (409, as for a code in the window).
+func (g *Gateway) pastCodes(ctx context.Context, evs []checked) *problem.Details {
+	if g.o.PastCodes == nil {
+		return nil
+	}
+	var codes []string
+	for _, c := range evs {
+		if c.code != "" && !g.o.Index.knownCode(c.code) {
+			codes = append(codes, c.code)
+		}
+	}
+	if len(codes) == 0 {
+		return nil
+	}
+	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	past, err := g.o.PastCodes(lctx, codes)
+	cancel()
+	if err != nil {
+		g.o.Log.Warn("gateway: the tracking store did not answer whether dossier codes are new; the router will check", "err", err)
+		return nil
+	}
+	for i, c := range evs {
+		if c.code != "" && past[c.code] {
+			return dossierExists(c.code, i, len(evs) > 1)
+		}
+	}
+	return nil
+}
+
+func dossierExists(code string, i int, batch bool) *problem.Details {
+	return withIndex(problem.New(http.StatusConflict, problem.DossierExists,
+		fmt.Sprintf("dossier %s was already submitted", code),
+		problem.FieldError{Location: "/subject", Message: "dossier code already submitted"}), i, batch)
 }
 
 func withIndex(d *problem.Details, i int, batch bool) *problem.Details {

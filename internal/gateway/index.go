@@ -18,11 +18,13 @@ import (
 // receipt, a reused id with another body gets 409, and a dossier code is
 // submitted once.
 //
-// The events topic is the record of truth: every gateway replica tails it
-// from the beginning and learns what any replica accepted (and, after a
-// crash, what it accepted itself). Until the tail has caught up with what the
-// topic held at start, the gateway is not ready. The idempotency window is
-// therefore the events topic's retention.
+// The events topic is the record of truth: every gateway replica tails the
+// duplicate window of it (records stamped within the window, default 7
+// days) and learns what any replica accepted (and, after a crash, what it
+// accepted itself). Until the tail has caught up with what the topic held at
+// start, the gateway is not ready. Entries older than the window are pruned,
+// so memory and start-up follow the window, not the history; dossier codes
+// older than the window are checked in the tracking store (Options.PastCodes).
 //
 // Within one process, concurrent requests with the same key are serialised by
 // reservations: the second waits for the first's write to settle.
@@ -221,6 +223,35 @@ func (ix *Index) Observe(m kafka.Message) {
 	ix.mu.Lock()
 	ix.addLocked(indexKey(ev.Source, ev.ID), code, entry{hash: sha256.Sum256(m.Value), subject: ev.Subject, acceptedAt: at})
 	ix.mu.Unlock()
+}
+
+// Prune forgets the events and codes accepted before t (the window's start).
+// Reserved keys are untouched.
+func (ix *Index) Prune(t time.Time) int {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	n := 0
+	for k, e := range ix.accepted {
+		if e.acceptedAt.Before(t) {
+			delete(ix.accepted, k)
+			n++
+		}
+	}
+	for code, k := range ix.codes {
+		if _, ok := ix.accepted[k]; !ok {
+			delete(ix.codes, code)
+		}
+	}
+	return n
+}
+
+// knownCode reports whether the index holds code (accepted or being written).
+func (ix *Index) knownCode(code string) bool {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	_, ok := ix.codes[code]
+	_, pending := ix.pcodes[code]
+	return ok || pending
 }
 
 // Len returns how many accepted events the index holds.

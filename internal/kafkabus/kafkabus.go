@@ -262,8 +262,17 @@ func (b *Bus) EnsureTopics(ctx context.Context, specs ...TopicSpec) error {
 			ReplicationFactor: b.opts.ReplicationFactor,
 		}
 		if s.Compact {
+			// The router tombstones a closed dossier once the store holds
+			// it; compaction must then actually run, so that a restart
+			// reads the open dossiers, not the history: Kafka compacts only
+			// closed segments (segment.ms defaults to 7 days), and keeps
+			// tombstones a day by default (nothing needs them long: readers
+			// of the whole topic start from the beginning).
 			tc.ConfigEntries = append(tc.ConfigEntries,
-				kafka.ConfigEntry{ConfigName: "cleanup.policy", ConfigValue: "compact"})
+				kafka.ConfigEntry{ConfigName: "cleanup.policy", ConfigValue: "compact"},
+				kafka.ConfigEntry{ConfigName: "segment.ms", ConfigValue: "3600000"},
+				kafka.ConfigEntry{ConfigName: "min.cleanable.dirty.ratio", ConfigValue: "0.2"},
+				kafka.ConfigEntry{ConfigName: "delete.retention.ms", ConfigValue: "600000"})
 		}
 		req.Topics = append(req.Topics, tc)
 	}

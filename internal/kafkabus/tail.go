@@ -27,6 +27,8 @@ type Tail struct {
 	fn     func(kafka.Message)
 	log    *slog.Logger
 	caught chan struct{}
+	window time.Duration
+	now    func() time.Time
 }
 
 // NewTail prepares a tail of the full topic name.
@@ -42,6 +44,20 @@ func (t *Tail) WithLogger(l *slog.Logger) *Tail {
 	return t
 }
 
+// Window makes the tail start each partition at the first record stamped
+// within d of the start (by the record timestamp) instead of the first
+// offset: a view that needs only recent records (the gateway's duplicate
+// window) then reads at start what the window holds, not the history.
+// now (nil: time.Now) dates the start.
+func (t *Tail) Window(d time.Duration, now func() time.Time) *Tail {
+	t.window = d
+	t.now = now
+	if t.now == nil {
+		t.now = time.Now
+	}
+	return t
+}
+
 // Caught is closed once the tail has read what the topic held at start.
 func (t *Tail) Caught() <-chan struct{} { return t.caught }
 
@@ -51,10 +67,16 @@ const tailBackoffMin, tailBackoffMax = 100 * time.Millisecond, 5 * time.Second
 // Run reads until ctx ends, then returns ctx.Err().
 func (t *Tail) Run(ctx context.Context) error {
 	var bounds map[int]Bounds
+	var starts map[int]int64
 	for backoff := tailBackoffMin; ; backoff = min(2*backoff, tailBackoffMax) {
 		var err error
 		if bounds, err = t.bus.Offsets(ctx, t.topic); err == nil {
-			break
+			if t.window <= 0 {
+				break
+			}
+			if starts, err = t.bus.OffsetsAt(ctx, t.topic, t.now().Add(-t.window), bounds); err == nil {
+				break
+			}
 		}
 		t.log.Warn("tail: list partitions; retrying", "topic", t.topic, "err", err)
 		if !sleepCtx(ctx, backoff) {
@@ -66,25 +88,29 @@ func (t *Tail) Run(ctx context.Context) error {
 	go func() { pending.Wait(); close(t.caught) }()
 	var wg sync.WaitGroup
 	for p, b := range bounds {
+		first := b.First
+		if s, ok := starts[p]; ok {
+			first = s
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t.runPartition(ctx, p, b.First, b.End, pending.Done)
+			t.runPartition(ctx, p, first, b.End, pending.Done)
 		}()
 	}
 	wg.Wait()
 	return ctx.Err()
 }
 
-// runPartition reads one partition for ever; a partition with nothing to
-// read at start (hwm <= first: empty, or everything deleted by retention)
-// counts as caught up at once.
+// runPartition reads one partition for ever from first; a partition with
+// nothing to read at start (hwm <= first: empty, everything deleted by
+// retention, or nothing within the window) counts as caught up at once.
 func (t *Tail) runPartition(ctx context.Context, p int, first, hwm int64, caughtUp func()) {
 	var once sync.Once
 	if hwm <= first {
 		once.Do(caughtUp)
 	}
-	next := kafka.FirstOffset
+	next := first
 	backoff := tailBackoffMin
 	for ctx.Err() == nil {
 		r := t.bus.NewReader(kafka.ReaderConfig{Topic: t.topic, Partition: p, MaxWait: 500 * time.Millisecond})
@@ -126,6 +152,36 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// OffsetsAt returns, for each partition of bounds, the offset of its first
+// record stamped at or after at, or its End when there is none.
+func (b *Bus) OffsetsAt(ctx context.Context, topic string, at time.Time, bounds map[int]Bounds) (map[int]int64, error) {
+	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
+	for p := range bounds {
+		req.Topics[topic] = append(req.Topics[topic], kafka.TimeOffsetOf(p, at))
+	}
+	resp, err := b.Client().ListOffsets(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("list offsets of %s at %s: %w", topic, at.Format(time.RFC3339), explain(err))
+	}
+	out := make(map[int]int64, len(bounds))
+	for p, bd := range bounds {
+		out[p] = bd.End
+	}
+	for _, po := range resp.Topics[topic] {
+		if po.Error != nil {
+			return nil, fmt.Errorf("list offsets of %s/%d at %s: %w", topic, po.Partition, at.Format(time.RFC3339), po.Error)
+		}
+		// kafka-go files a found offset under Offsets; "none" (-1) lands
+		// in LastOffset and leaves End.
+		for off := range po.Offsets {
+			if off >= 0 && off < out[po.Partition] {
+				out[po.Partition] = max(off, bounds[po.Partition].First)
+			}
+		}
+	}
+	return out, nil
 }
 
 // Bounds are a partition's first offset and high-water mark (the offset the

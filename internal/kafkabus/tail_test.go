@@ -90,3 +90,60 @@ func TestTailSurvivesBrokerRestart(t *testing.T) {
 		t.Errorf("Run returned %v, want context.Canceled", err)
 	}
 }
+
+// A windowed tail starts each partition at the first record within the
+// window, by record timestamp: a restart reads the window, not the history.
+func TestTailWindow(t *testing.T) {
+	e, err := kafkabus.StartEmbedded(kafkabus.EmbeddedOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	b := kafkatest.Open(t, []string{e.Addr()}, "window.", 3)
+	topic := b.Topic(kafkabus.TopicEvents)
+	now := time.Now()
+	var msgs []kafka.Message
+	for i := 0; i < 300; i++ {
+		m := kafkabus.Record(topic, fmt.Sprintf("K-%d", i%11), []byte(fmt.Sprint(i)))
+		m.Time = now.Add(-30 * 24 * time.Hour).Add(time.Duration(i) * 144 * time.Minute) // the last 30 days
+		msgs = append(msgs, m)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.Writer().WriteMessages(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[int]bool{}
+	tail := b.NewTail(topic, func(m kafka.Message) {
+		var i int
+		fmt.Sscan(string(m.Value), &i)
+		mu.Lock()
+		seen[i] = true
+		mu.Unlock()
+	}).Window(7*24*time.Hour, func() time.Time { return now })
+	rctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go tail.Run(rctx)
+	select {
+	case <-tail.Caught():
+	case <-time.After(30 * time.Second):
+		t.Fatal("windowed tail did not catch up in 30s")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var want int
+	for i := 0; i < 300; i++ {
+		if !msgs[i].Time.Before(now.Add(-7 * 24 * time.Hour)) {
+			want++
+			if !seen[i] {
+				t.Errorf("record %d (within the window) not read", i)
+			}
+		} else if seen[i] {
+			t.Errorf("record %d (before the window) read", i)
+		}
+	}
+	if want == 0 {
+		t.Fatal("the test writes nothing within the window")
+	}
+}

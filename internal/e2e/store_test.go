@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// waitMetric waits until cond holds for the scraped metrics.
+func waitMetric(t testing.TB, base, what string, within time.Duration, cond func(m map[string]float64) bool) map[string]float64 {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		m := scrape(t, base)
+		if cond(m) {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v: in memory %v, evicted %v, applied %v", what, within,
+				m["lienthong_router_dossiers_in_memory"], m["lienthong_router_evicted_total"], m["lienthong_router_applied_total"])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Closed dossiers leave the router's memory once the tracking store holds
+// them, and a restart does not read them back; tracking still shows them
+// from the store, and the rules on closed dossiers and reused codes hold
+// after they left memory and after the restart (a real process, SIGKILL).
+func TestClosedDossiersLeaveMemory(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, kafkatestBrokers(), kafkatestPrefix())
+	p := startProc(t, cfg, "--log-level", "debug")
+	defer func() {
+		if t.Failed() {
+			for _, l := range p.Lines() {
+				if strings.Contains(l, "evict") || strings.Contains(l, "archive") || strings.Contains(l, "store") || strings.Contains(l, "projector") {
+					t.Log(l)
+				}
+			}
+		}
+	}()
+	const n, closed = 40, 30
+	code := func(i int) string { return fmt.Sprintf("HCC-20260310-%04d", i) }
+	var subs, withdrawals []any
+	for i := 0; i < n; i++ {
+		subs = append(subs, submitted(fmt.Sprintf("mem-s-%d", i), code(i)))
+		if i < closed {
+			withdrawals = append(withdrawals, stepEvent("HCC", "dossier.withdrawn", fmt.Sprintf("mem-w-%d", i), code(i), map[string]any{"reason": "công dân rút hồ sơ"}))
+		}
+	}
+	const batch = "application/cloudevents-batch+json"
+	if st, _, body := post(t, p.base, "HCC", batch, mustJSON(subs)); st != http.StatusAccepted {
+		t.Fatalf("submit: %d %v", st, body)
+	}
+	if st, _, body := post(t, p.base, "HCC", batch, mustJSON(withdrawals)); st != http.StatusAccepted {
+		t.Fatalf("withdraw: %d %v", st, body)
+	}
+	waitMetric(t, p.base, "closed dossiers evicted", 60*time.Second, func(m map[string]float64) bool {
+		return m["lienthong_router_evicted_total"] == closed && m["lienthong_router_dossiers_in_memory"] == n-closed
+	})
+
+	// Tracking reads them from the store.
+	list := func(query string) (codes []string) {
+		t.Helper()
+		st, _, raw := do(t, http.DefaultClient, http.MethodGet, p.base+"/v1/dossiers?limit=500"+query, "admin", nil)
+		var page struct {
+			Items []struct{ Code, Status string }
+		}
+		if st != http.StatusOK || json.Unmarshal(raw, &page) != nil {
+			t.Fatalf("list %s: %d %s", query, st, raw)
+		}
+		for _, it := range page.Items {
+			codes = append(codes, it.Code)
+		}
+		return codes
+	}
+	if got := list("&status=withdrawn"); len(got) != closed {
+		t.Fatalf("%d withdrawn dossiers listed, want %d", len(got), closed)
+	}
+
+	// An event for a dossier that left memory is accepted by the gateway and
+	// refused by the router with dossier-closed, to the sender; its code
+	// cannot be submitted again.
+	closedRulesHold := func(round, i int) {
+		t.Helper()
+		id := fmt.Sprintf("mem-late-%d", round)
+		late := stepEvent("HCC", "dossier.withdrawn", id, code(i), map[string]any{"reason": "lần nữa"})
+		if st, _, body := post(t, p.base, "HCC", "application/cloudevents+json", mustJSON(late)); st != http.StatusAccepted {
+			t.Fatalf("late withdrawal %d: %d %v", round, st, body)
+		}
+		waitRejected(t, p.base, id, "urn:lienthong:problem:dossier-closed")
+		again := submitted(fmt.Sprintf("mem-again-%d", round), code(i+1))
+		if st, _, body := post(t, p.base, "HCC", "application/cloudevents+json", mustJSON(again)); st != http.StatusConflict {
+			t.Fatalf("resubmission %d of a closed code: %d %v", round, st, body)
+		}
+	}
+	closedRulesHold(1, 0)
+
+	// A restart reads back only the open dossiers.
+	p.kill()
+	p = startProc(t, cfg)
+	m := waitMetric(t, p.base, "router rebuilt", 60*time.Second, func(m map[string]float64) bool {
+		return m["lienthong_router_partitions"] > 0 && m["lienthong_router_dossiers_in_memory"] == n-closed
+	})
+	if m["lienthong_router_dossiers_in_memory"] != n-closed {
+		t.Fatalf("after the restart %v dossiers in memory, want %d", m["lienthong_router_dossiers_in_memory"], n-closed)
+	}
+	if got := list(""); len(got) != n {
+		t.Fatalf("after the restart %d dossiers listed, want %d", len(got), n)
+	}
+	closedRulesHold(2, 2)
+	// The open ones still route: withdraw one more, it leaves memory too.
+	w := stepEvent("HCC", "dossier.withdrawn", "mem-w-last", code(closed), map[string]any{"reason": "rút"})
+	if st, _, body := post(t, p.base, "HCC", "application/cloudevents+json", mustJSON(w)); st != http.StatusAccepted {
+		t.Fatalf("withdraw after restart: %d %v", st, body)
+	}
+	waitMetric(t, p.base, "the last withdrawal evicted", 60*time.Second, func(m map[string]float64) bool {
+		return m["lienthong_router_dossiers_in_memory"] == n-closed-1
+	})
+}
+
+// waitRejected waits for message.rejected about event id in HCC's inbox.
+func waitRejected(t testing.TB, base, id, reason string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	cursor := ""
+	for time.Now().Before(deadline) {
+		st, _, raw := do(t, http.DefaultClient, http.MethodGet, base+"/v1/agencies/HCC/inbox?limit=1000&wait=1s&after="+cursor, "HCC", nil)
+		var feed struct {
+			Events []struct {
+				Type string
+				Data struct {
+					RejectedID string `json:"rejected_id"`
+					Reason     string
+				}
+			}
+			Next string
+		}
+		if st != http.StatusOK || json.Unmarshal(raw, &feed) != nil {
+			t.Fatalf("inbox: %d %s", st, raw)
+		}
+		for _, ev := range feed.Events {
+			if ev.Type == "message.rejected" && ev.Data.RejectedID == id {
+				if ev.Data.Reason != reason {
+					t.Fatalf("%s rejected for %s, want %s", id, ev.Data.Reason, reason)
+				}
+				return
+			}
+		}
+		cursor = feed.Next
+	}
+	t.Fatalf("no message.rejected for %s within 30s", id)
+}

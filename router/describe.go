@@ -1,0 +1,66 @@
+package router
+
+import "time"
+
+// DossierView is the body of GET /v1/dossiers/{code}.
+type DossierView struct {
+	Code         string     `json:"code"`
+	Procedure    string     `json:"procedure"`
+	Receiver     string     `json:"receiver"`
+	Status       string     `json:"status"`
+	PortalStatus int        `json:"portal_status"`
+	Overdue      bool       `json:"overdue"`
+	ReceivedAt   time.Time  `json:"received_at"`
+	DueAt        time.Time  `json:"due_at"`
+	ResultAt     *time.Time `json:"result_at,omitempty"`
+	ClosedAt     *time.Time `json:"closed_at,omitempty"`
+	PausedAt     *time.Time `json:"paused_at,omitempty"`
+	Steps        []StepView `json:"steps"`
+	Timeline     []Entry    `json:"timeline"`
+}
+
+// StepView is one row of the process-control slip: who held the dossier,
+// from when to when, due when, on time or late.
+type StepView struct {
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Agency      string     `json:"agency"`
+	Status      string     `json:"status"`
+	AssignedAt  *time.Time `json:"assigned_at"`
+	DueAt       *time.Time `json:"due_at"`
+	CompletedAt *time.Time `json:"completed_at"`
+	Overdue     bool       `json:"overdue"`
+	OnTime      *bool      `json:"on_time,omitempty"` // completed steps only
+}
+
+func tp(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// Describe renders a state as the tracking API shows it at now.
+func Describe(st *State, now time.Time) DossierView {
+	d := DossierView{
+		Code: st.Code, Procedure: st.Procedure, Receiver: st.Receiver, Status: st.Status,
+		PortalStatus: PortalStatus(st.Status), Overdue: st.AnyOverdueAt(now),
+		ReceivedAt: st.ReceivedAt, DueAt: st.DueAt, ResultAt: tp(st.ResultAt), ClosedAt: tp(st.ClosedAt), PausedAt: tp(st.PausedAt),
+		Steps: make([]StepView, len(st.Steps)), Timeline: st.Timeline,
+	}
+	if d.Timeline == nil {
+		d.Timeline = []Entry{}
+	}
+	for i := range st.Steps {
+		s := &st.Steps[i]
+		sv := StepView{ID: s.ID, Name: s.Name, Agency: s.Agency, Status: s.Status,
+			AssignedAt: tp(s.AssignedAt), DueAt: tp(s.DueAt), CompletedAt: tp(s.CompletedAt),
+			Overdue: s.OverdueAt(now, st.Paused())}
+		if s.Status == StepCompleted {
+			on := s.OnTime
+			sv.OnTime = &on
+		}
+		d.Steps[i] = sv
+	}
+	return d
+}
