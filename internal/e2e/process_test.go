@@ -30,6 +30,15 @@ type proc struct {
 // it is ready.
 func startProc(t testing.TB, cfgPath string, extra ...string) *proc {
 	t.Helper()
+	p := launch(t, cfgPath, extra...)
+	p.waitReady()
+	return p
+}
+
+// launch runs `lienthong serve --config cfgPath extra...` and waits until it
+// serves HTTP (ready or not).
+func launch(t testing.TB, cfgPath string, extra ...string) *proc {
+	t.Helper()
 	args := append([]string{"serve", "--config", cfgPath}, extra...)
 	cmd := exec.Command(binPath, args...)
 	cmd.Env = os.Environ()
@@ -76,7 +85,6 @@ func startProc(t testing.TB, cfgPath string, extra ...string) *proc {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("lienthong did not start:\n%s", p.output())
 	}
-	p.waitReady()
 	return p
 }
 

@@ -3,7 +3,11 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -154,4 +158,62 @@ func waitRejected(t testing.TB, base, id, reason string) {
 		cursor = feed.Next
 	}
 	t.Fatalf("no message.rejected for %s within 30s", id)
+}
+
+// A tracking store that does not answer at start: serve waits (it does not
+// exit), /readyz says why, tracking answers 503 with Retry-After, and
+// ingress accepts into Kafka meanwhile. A real process.
+func TestStoreUnreachableAtStart(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	cfgPath := writeConfig(t, dir, kafkatestBrokers(), kafkatestPrefix())
+	text, _ := os.ReadFile(cfgPath)
+	cfg := regexp.MustCompile(`(?m)^  dsn: .*$`).ReplaceAllString(string(text), fmt.Sprintf("  dsn: %q", "postgres://lienthong@"+dead+"/lienthong?sslmode=disable&connect_timeout=2"))
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := launch(t, cfgPath)
+	var why struct{ Status, Reason string }
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(p.base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Fatalf("ready without a store: %s", raw)
+		}
+		_ = json.Unmarshal(raw, &why)
+		if strings.HasPrefix(why.Reason, "tracking store: unreachable") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz does not say the store is unreachable: %s", raw)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if strings.Contains(why.Reason, "password") {
+		t.Errorf("reason %q", why.Reason)
+	}
+	st, h, raw := do(t, http.DefaultClient, http.MethodGet, p.base+"/v1/dossiers", "admin", nil)
+	if st != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || problemType(t, h, raw) != "urn:lienthong:problem:unavailable" {
+		t.Fatalf("tracking without a store: %d %s", st, raw)
+	}
+	// Ingress does not need the store: the event is in Kafka, the router
+	// (the authority on reused codes) waits for the store to route it.
+	if st, _, body := post(t, p.base, "HCC", "application/cloudevents+json", mustJSON(submitted("nostore-1", "HCC-20260311-0001"))); st != http.StatusAccepted {
+		t.Fatalf("submission without a store: %d %v", st, body)
+	}
+	select {
+	case <-p.exited:
+		t.Fatalf("serve exited without a store:\n%s", p.output())
+	case <-time.After(2 * time.Second):
+	}
 }
