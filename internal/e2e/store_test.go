@@ -208,8 +208,16 @@ func TestStoreUnreachableAtStart(t *testing.T) {
 	}
 	// Ingress does not need the store: the event is in Kafka, the router
 	// (the authority on reused codes) waits for the store to route it.
-	if st, _, body := post(t, p.base, "HCC", "application/cloudevents+json", mustJSON(submitted("nostore-1", "HCC-20260311-0001"))); st != http.StatusAccepted {
-		t.Fatalf("submission without a store: %d %v", st, body)
+	// (The idempotency index may still be catching up: 503, retried.)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		st, _, body := post(t, p.base, "HCC", "application/cloudevents+json", mustJSON(submitted("nostore-1", "HCC-20260311-0001")))
+		if st == http.StatusAccepted {
+			break
+		}
+		if st != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("submission without a store: %d %v", st, body)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	select {
 	case <-p.exited:
