@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -223,5 +224,64 @@ func TestStoreUnreachableAtStart(t *testing.T) {
 	case <-p.exited:
 		t.Fatalf("serve exited without a store:\n%s", p.output())
 	case <-time.After(2 * time.Second):
+	}
+}
+
+// Replicas answer tracking queries identically: on PostgreSQL they share
+// one store (make test-integration), on SQLite each projects the whole state
+// topic into its own file. Two real processes.
+func TestReplicasAnswerAlike(t *testing.T) {
+	dir := t.TempDir()
+	prefix := kafkatestPrefix()
+	for _, sub := range []string{"a", "b"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o750); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := startProc(t, writeConfig(t, filepath.Join(dir, "a"), kafkatestBrokers(), prefix))
+	b := startProc(t, writeConfig(t, filepath.Join(dir, "b"), brokersOf(a), prefix))
+	const n, closed = 60, 20
+	var subs, withdrawals []any
+	for i := 0; i < n; i++ {
+		code := fmt.Sprintf("HCC-20260313-%04d", i)
+		subs = append(subs, submitted(fmt.Sprintf("alike-s-%d", i), code))
+		if i < closed {
+			withdrawals = append(withdrawals, stepEvent("HCC", "dossier.withdrawn", fmt.Sprintf("alike-w-%d", i), code, map[string]any{"reason": "rút"}))
+		}
+	}
+	const batch = "application/cloudevents-batch+json"
+	if st, _, body := post(t, a.base, "HCC", batch, mustJSON(subs)); st != http.StatusAccepted {
+		t.Fatalf("submit: %d %v", st, body)
+	}
+	if st, _, body := post(t, b.base, "HCC", batch, mustJSON(withdrawals)); st != http.StatusAccepted {
+		t.Fatalf("withdraw: %d %v", st, body)
+	}
+	queries := []string{"/v1/dossiers?limit=500", "/v1/dossiers?status=withdrawn&limit=7", "/v1/stats",
+		"/v1/dossiers/HCC-20260313-0003", "/v1/dossiers/HCC-20260313-0042"}
+	answer := func(base, q string) string {
+		st, _, raw := do(t, http.DefaultClient, http.MethodGet, base+q, "admin", nil)
+		if st != http.StatusOK {
+			return fmt.Sprintf("HTTP %d %s", st, raw)
+		}
+		return string(raw)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var diff []string
+		if got := answer(a.base, "/v1/dossiers?status=withdrawn&limit=500"); strings.Count(got, `"code"`) != closed {
+			diff = append(diff, "A has not projected every withdrawal yet")
+		}
+		for _, q := range queries {
+			if x, y := answer(a.base, q), answer(b.base, q); x != y {
+				diff = append(diff, fmt.Sprintf("%s:\n A %s\n B %s", q, x, y))
+			}
+		}
+		if len(diff) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replicas answer differently after 60s:\n%s", strings.Join(diff, "\n"))
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
