@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"time"
 
 	"github.com/lienthong/lienthong/event"
 )
@@ -17,10 +18,14 @@ var agencySource = regexp.MustCompile(`^urn:lienthong:agency:[A-Z0-9][A-Z0-9._]{
 // ValidateEvent fully checks one CloudEvent in JSON, offline, as
 // `lienthong validate` does: JSON syntax, the envelope, the source form, a
 // known type and schema version, the data against its schema, and for
-// dossier.submitted that subject equals data.code. It reports every error it
+// dossier.submitted that subject equals data.code, and CheckJSON and
+// CheckRules (now, DefaultClockSkew). It reports every error it
 // can find rather than stopping at the first. Authorization (which agency may
 // send what) needs the config and is not checked.
 func (r *Registry) ValidateEvent(raw []byte) []Error {
+	if jerr := CheckJSON(raw); jerr != nil {
+		return []Error{*jerr}
+	}
 	v, jerr := decodeEvent(raw)
 	if jerr != nil {
 		return []Error{*jerr}
@@ -83,6 +88,7 @@ func (r *Registry) ValidateEvent(raw []byte) []Error {
 			errs = append(errs, Error{"/subject", fmt.Sprintf("subject %q must equal data.code %q", subject, code)})
 		}
 	}
+	errs = append(errs, CheckRules(obj, time.Now(), DefaultClockSkew)...)
 	return tidy(errs)
 }
 

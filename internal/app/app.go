@@ -338,6 +338,7 @@ func (a *App) startGateway(ctx context.Context) {
 		PastCodes:    a.pastCodes,
 		Ready:        indexReady,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes,
+		MaxClockSkew: a.Config.Gateway.MaxClockSkew.Duration,
 		Metrics:      gateway.NewMetrics(a.Registry),
 		Log:          a.Log,
 	})

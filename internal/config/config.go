@@ -93,6 +93,9 @@ type GatewayConfig struct {
 	// it gets the first receipt (default 168h, 7 days). Dossier codes are
 	// unique forever, through the store.
 	DuplicateWindow Duration `yaml:"duplicate_window"`
+	// MaxClockSkew is how far in the future an event's time or a receipt
+	// time may lie (default 5m): senders' clocks drift, a year does not.
+	MaxClockSkew Duration `yaml:"max_clock_skew"`
 }
 
 // Kafka is the broker connection. Without Brokers, lienthong starts its

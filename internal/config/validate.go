@@ -53,6 +53,7 @@ const (
 	DefaultConcurrency       = 16
 	DefaultDuplicateWindow   = 7 * 24 * time.Hour
 	MinDuplicateWindow       = time.Hour
+	DefaultMaxClockSkew      = 5 * time.Minute
 )
 
 // defaults fills what the document left out. Values the document set, even
@@ -96,6 +97,7 @@ func (p *parser) defaults(c *Config) {
 	setInt("kafka.replication_factor", &k.ReplicationFactor, DefaultReplication)
 
 	setDur("gateway.duplicate_window", &c.Gateway.DuplicateWindow, DefaultDuplicateWindow)
+	setDur("gateway.max_clock_skew", &c.Gateway.MaxClockSkew, DefaultMaxClockSkew)
 
 	cal := &c.Calendar
 	setStr("calendar.timezone", &cal.Timezone, calendar.DefaultTimezone)
@@ -144,6 +146,9 @@ func (p *parser) validate(c *Config) {
 	p.validateStore(&c.Store)
 	if c.Gateway.DuplicateWindow.Duration < MinDuplicateWindow {
 		p.addf("gateway.duplicate_window", "must be at least %v: a sender's retries must find their first receipt", MinDuplicateWindow)
+	}
+	if d := c.Gateway.MaxClockSkew.Duration; d < time.Second || d > 24*time.Hour {
+		p.addf("gateway.max_clock_skew", "must be from 1s to 24h")
 	}
 	p.validateCalendar(c)
 	p.validateAgencies(c)

@@ -104,6 +104,16 @@ func TestPostEventsStatusCodes(t *testing.T) {
 			applicant(ev)["id_number"] = "12"
 			return ev
 		}()}), 422, "invalid-data", "/1/data/applicant/id_number"},
+		{"UTF-8 byte order mark", "HCC", ce, append([]byte("\xef\xbb\xbf"), mustJSON(submitted("bom-1", "HCC-20260303-0002"))...), 400, "not-json", ""},
+		{"duplicate key", "HCC", ce, []byte(`{"specversion":"1.0","id":"dup-1","id":"dup-2","source":"urn:lienthong:agency:HCC","type":"dossier.withdrawn","subject":"HCC-20260303-0001","time":"2026-03-03T08:15:00+07:00","data":{"reason":"r"}}`), 400, "not-json", "/id"},
+		{"duplicate nested key", "HCC", ce, bytes.Replace(mustJSON(submitted("dup-3", "HCC-20260303-0002")), []byte(`"full_name":`), []byte(`"phone":"0900000000","full_name":`), 1), 400, "not-json", "/data/applicant/phone"},
+		{"duplicate key in a batch", "HCC", batch, []byte(`[` + string(mustJSON(submitted("dup-4", "HCC-20260303-0002"))) + `,{"id":"a","id":"b"}]`), 400, "not-json", "/1/id"},
+		{"time a year ahead", "HCC", ce, mutate(func(ev map[string]any) { ev["time"] = time.Now().AddDate(1, 0, 0).Format(time.RFC3339) }), 422, "invalid-envelope", "/time"},
+		{"received_at a year ahead", "HCC", ce, mutate(func(ev map[string]any) { data(ev)["received_at"] = time.Now().AddDate(1, 0, 0).Format(time.RFC3339) }), 422, "invalid-data", "/data/received_at"},
+		{"received_at in 1999", "HCC", ce, mutate(func(ev map[string]any) { data(ev)["received_at"] = "1999-12-31T08:00:00+07:00" }), 422, "invalid-data", "/data/received_at"},
+		{"code of another agency", "HCC", ce, mutate(func(ev map[string]any) { ev["subject"] = "UBND-20260303-0001"; data(ev)["code"] = "UBND-20260303-0001" }), 422, "invalid-data", "/data/code"},
+		{"code dated 1999", "HCC", ce, mutate(func(ev map[string]any) { ev["subject"] = "HCC-19991231-0001"; data(ev)["code"] = "HCC-19991231-0001" }), 422, "invalid-data", "/data/code"},
+		{"code dated 2026-02-30", "HCC", ce, mutate(func(ev map[string]any) { ev["subject"] = "HCC-20260230-0001"; data(ev)["code"] = "HCC-20260230-0001" }), 422, "invalid-data", "/data/code"},
 		{"id reused with another body", "HCC", ce, mustJSON(submitted("seed-1", "HCC-20260303-0003")), 409, "id-conflict", "/id"},
 		{"dossier code submitted twice", "HCC", ce, mustJSON(submitted("seed-2", "HCC-20260303-0001")), 409, "dossier-exists", "/subject"},
 	}

@@ -49,6 +49,7 @@ type Options struct {
 	PastCodes    func(ctx context.Context, codes []string) (map[string]bool, error)
 	Ready        func() bool // false: 503, e.g. while the index catches up
 	MaxBodyBytes int64
+	MaxClockSkew time.Duration // how far in the future a time may lie; default schemas.DefaultClockSkew
 	WriteTimeout time.Duration
 	Metrics      *Metrics
 	Log          *slog.Logger
@@ -68,6 +69,9 @@ func New(o Options) *Gateway {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.MaxClockSkew <= 0 {
+		o.MaxClockSkew = schemas.DefaultClockSkew
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -238,10 +242,13 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *pro
 	return body, nil
 }
 
-// split checks JSON syntax and the top-level shape: an object, or an array
-// of objects.
+// split checks JSON syntax (a byte order mark and repeated keys included)
+// and the top-level shape: an object, or an array of objects.
 func split(body []byte) (raws []json.RawMessage, isArray bool, d *problem.Details) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if e := schemas.CheckJSON(body); e != nil {
+		return nil, false, problem.New(http.StatusBadRequest, problem.NotJSON, e.Message, problem.FieldError{Location: e.Location, Message: e.Message})
+	}
 	if !json.Valid(body) {
 		return nil, false, problem.New(http.StatusBadRequest, problem.NotJSON, syntaxDetail(body))
 	}
@@ -379,6 +386,9 @@ func (g *Gateway) check(p auth.Principal, raw json.RawMessage) (checked, *proble
 		}
 		c.code = dcode
 	}
+	if d := g.rules(obj); d != nil {
+		return c, d
+	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil {
 		return c, problem.New(http.StatusBadRequest, problem.NotJSON, err.Error())
@@ -478,6 +488,19 @@ func (g *Gateway) pastCodes(ctx context.Context, evs []checked) *problem.Details
 		}
 	}
 	return nil
+}
+
+// rules applies schemas.CheckRules: a time too far in the future is an
+// envelope error, the rest (receipt time, code prefix and date) data errors.
+func (g *Gateway) rules(obj map[string]any) *problem.Details {
+	errs := schemas.CheckRules(obj, g.o.Now(), g.o.MaxClockSkew)
+	if len(errs) == 0 {
+		return nil
+	}
+	if errs[0].Location == "/time" {
+		return problem.New(http.StatusUnprocessableEntity, problem.InvalidEnvelope, "the event's time is too far in the future", fieldErrors(errs[:1])...)
+	}
+	return problem.New(http.StatusUnprocessableEntity, problem.InvalidData, "the dossier's code or receipt time is out of range", fieldErrors(errs)...)
 }
 
 func dossierExists(code string, i int, batch bool) *problem.Details {
