@@ -128,6 +128,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, perr := g.readBody(w, r)
+	if perr != nil && perr.Status == http.StatusRequestEntityTooLarge {
+		g.refuseTooLarge(w, r, perr)
+		return
+	}
 	if perr != nil {
 		g.fail(w, "", perr)
 		return
@@ -223,6 +227,26 @@ func mediaType(ct string) (batch bool, d *problem.Details) {
 func isSingleType(ct string) bool {
 	mt, _, _ := mime.ParseMediaType(ct)
 	return mt == event.ContentType
+}
+
+// Bounds of the drain after a 413.
+const (
+	maxDrain  = 8 << 20
+	drainTime = 5 * time.Second
+)
+
+// refuseTooLarge answers 413 so that the client reads it: the answer goes
+// out at once with Connection: close, then a bounded part of the body is
+// read and discarded. Closing a socket with unread data makes the kernel
+// send a reset, and a client still writing its body would see that reset
+// instead of the problem.
+func (g *Gateway) refuseTooLarge(w http.ResponseWriter, r *http.Request, d *problem.Details) {
+	w.Header().Set("Connection", "close")
+	g.fail(w, "", d)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	_ = rc.SetReadDeadline(time.Now().Add(drainTime))
+	_, _ = io.CopyN(io.Discard, r.Body, maxDrain)
 }
 
 func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *problem.Details) {
