@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -9,8 +10,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/lienthong/lienthong/client"
 )
 
 func init() {
@@ -34,24 +36,16 @@ func envOr(k, def string) string {
 	return def
 }
 
+// call sends one request through the public client (retries on network
+// errors, 429 and 5xx, Retry-After honoured) and returns the answer as is.
 func call(method, base, tokenEnv, path, ct string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequest(method, strings.TrimRight(base, "/")+path, bytes.NewReader(body))
+	c, err := client.New(client.Config{BaseURL: base, Token: os.Getenv(tokenEnv)})
 	if err != nil {
 		return 0, nil, err
 	}
-	if ct != "" {
-		req.Header.Set("Content-Type", ct)
-	}
-	if tok := os.Getenv(tokenEnv); tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, out, err
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return c.Raw(ctx, method, path, ct, body)
 }
 
 func pretty(w io.Writer, raw []byte) {
