@@ -238,61 +238,7 @@ func (s *Store) List(ctx context.Context, q Query) ([]router.Summary, string, er
 		return []router.Summary{}, "", nil
 	}
 
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	var where []string
-	// The page is driven by an index in list order: dossier_agencies when an
-	// agency is given (as the viewer or the filter), else the dossiers.
-	from, key := "dossiers d", "d"
-	agency := q.Agency
-	if !q.Viewer.Admin {
-		if agency != "" && agency != q.Viewer.Agency {
-			where = append(where, `EXISTS (SELECT 1 FROM dossier_agencies a2 WHERE a2.agency = `+arg(agency)+
-				` AND a2.received_at = d.received_at AND a2.code = d.code)`)
-		}
-		agency = q.Viewer.Agency
-	}
-	if agency != "" {
-		from, key = "dossier_agencies k JOIN dossiers d ON d.code = k.code", "k"
-		where = append(where, "k.agency = "+arg(agency))
-	}
-	if q.Status != "" {
-		where = append(where, "d.status = "+arg(q.Status))
-	}
-	if q.Procedure != "" {
-		where = append(where, "d.procedure = "+arg(q.Procedure))
-	}
-	if !q.ReceivedFrom.IsZero() {
-		where = append(where, key+".received_at >= "+arg(keyTime(q.ReceivedFrom)))
-	}
-	if !q.ReceivedTo.IsZero() {
-		where = append(where, key+".received_at < "+arg(keyTime(q.ReceivedTo)))
-	}
-	if !q.DueFrom.IsZero() {
-		where = append(where, "d.due_at >= "+arg(unixNano(q.DueFrom)))
-	}
-	if !q.DueTo.IsZero() {
-		// No due time is the zero time: before every bound.
-		where = append(where, "(d.due_at IS NULL OR d.due_at < "+arg(unixNano(q.DueTo))+")")
-	}
-	if q.Overdue != nil {
-		cond := overdueSQL(arg(unixNano(now)))
-		if !*q.Overdue {
-			cond = "NOT " + cond
-		}
-		where = append(where, cond)
-	}
-	if q.Cursor != "" {
-		where = append(where, "("+key+".received_at, "+key+".code) > ("+arg(afterAt)+", "+arg(afterCode)+")")
-	}
-	sqlText := `SELECT d.code, d.procedure, d.receiver, d.status, d.received_at, d.due_at, d.overdue_sent FROM ` + from
-	if len(where) > 0 {
-		sqlText += " WHERE " + strings.Join(where, " AND ")
-	}
-	sqlText += " ORDER BY " + key + ".received_at, " + key + ".code LIMIT " + arg(int64(limit+1))
+	sqlText, args := listSQL(q, limit, now, afterAt, afterCode)
 
 	tx, err := s.readTx(ctx)
 	if err != nil {
@@ -369,6 +315,67 @@ func (s *Store) List(ctx context.Context, q Query) ([]router.Summary, string, er
 		out[i] = sum
 	}
 	return out, next, nil
+}
+
+// listSQL builds List's page query: limit+1 rows after the cursor key.
+func listSQL(q Query, limit int, now time.Time, afterAt int64, afterCode string) (string, []any) {
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var where []string
+	// The page is driven by an index in list order: dossier_agencies when an
+	// agency is given (as the viewer or the filter), else the dossiers.
+	from, key := "dossiers d", "d"
+	agency := q.Agency
+	if !q.Viewer.Admin {
+		if agency != "" && agency != q.Viewer.Agency {
+			where = append(where, `EXISTS (SELECT 1 FROM dossier_agencies a2 WHERE a2.agency = `+arg(agency)+
+				` AND a2.received_at = k.received_at AND a2.code = k.code)`)
+		}
+		agency = q.Viewer.Agency
+	}
+	if agency != "" {
+		from, key = "dossier_agencies k JOIN dossiers d ON d.code = k.code", "k"
+		where = append(where, "k.agency = "+arg(agency))
+	}
+	if q.Status != "" {
+		where = append(where, "d.status = "+arg(q.Status))
+	}
+	if q.Procedure != "" {
+		where = append(where, "d.procedure = "+arg(q.Procedure))
+	}
+	if !q.ReceivedFrom.IsZero() {
+		where = append(where, key+".received_at >= "+arg(keyTime(q.ReceivedFrom)))
+	}
+	if !q.ReceivedTo.IsZero() {
+		where = append(where, key+".received_at < "+arg(keyTime(q.ReceivedTo)))
+	}
+	if !q.DueFrom.IsZero() {
+		where = append(where, "d.due_at >= "+arg(unixNano(q.DueFrom)))
+	}
+	if !q.DueTo.IsZero() {
+		// No due time is the zero time: before every bound.
+		where = append(where, "(d.due_at IS NULL OR d.due_at < "+arg(unixNano(q.DueTo))+")")
+	}
+	if q.Overdue != nil {
+		cond := overdueSQL(arg(unixNano(now)))
+		if !*q.Overdue {
+			cond = "NOT " + cond
+		}
+		where = append(where, cond)
+	}
+	if q.Cursor != "" {
+		// Both dialects seek the index with the row value (EXPLAIN).
+		where = append(where, "("+key+".received_at, "+key+".code) > ("+arg(afterAt)+", "+arg(afterCode)+")")
+	}
+	sqlText := `SELECT d.code, d.procedure, d.receiver, d.status, d.received_at, d.due_at, d.overdue_sent FROM ` + from
+	if len(where) > 0 {
+		sqlText += " WHERE " + strings.Join(where, " AND ")
+	}
+	sqlText += " ORDER BY " + key + ".received_at, " + key + ".code LIMIT " + arg(int64(limit+1))
+	return sqlText, args
 }
 
 // StatsQuery asks for the work counts a viewer may see, "overdue now" at Now

@@ -96,7 +96,7 @@ type bulk struct {
 	tail  string
 }
 
-// sql returns b's statement for n rows on SQLite, or for any number of
+// bulkSQL returns b's statement for n rows on SQLite, or for any number of
 // rows (as arrays) on PostgreSQL.
 func (s *Store) bulkSQL(b bulk, n int) string {
 	var w strings.Builder
@@ -199,8 +199,14 @@ func (s *Store) runIn(ctx context.Context, db queryer, q inStmt, codes []string,
 	if s.dialect == DialectPostgres {
 		return run(s.inSQL(q, len(codes)), []any{codes})
 	}
+	// Apply's statements come in the prepared sizes; others take up to the
+	// largest in one statement.
+	prepared := s.stmts[s.inSQL(q, 1)] != nil
 	for len(codes) > 0 {
-		c := chunkLen(len(codes))
+		c := min(len(codes), chunkSizes[0])
+		if prepared {
+			c = chunkLen(len(codes))
+		}
 		args := make([]any, c)
 		for i, code := range codes[:c] {
 			args[i] = code

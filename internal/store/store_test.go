@@ -166,3 +166,58 @@ func TestSQLitePaths(t *testing.T) {
 		t.Fatal("two SQLite files share a store id")
 	}
 }
+
+// TestConcurrentOpen: replicas starting together on an empty database
+// migrate it once and agree on its id.
+func TestConcurrentOpen(t *testing.T) {
+	cfgs := map[string]store.Config{"sqlite": {DataDir: t.TempDir()}}
+	if os.Getenv(EnvPostgres) != "" {
+		admin, u := pgAdmin(t)
+		s := openPostgres(t, admin, u) // a fresh database...
+		cfg := s.Config()
+		s.Close()
+		db, err := sql.Open("pgx", cfg.DSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// ...emptied again.
+		if _, err := db.Exec(`DROP SCHEMA public CASCADE; CREATE SCHEMA public`); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		cfgs["postgres"] = cfg
+	}
+	for name, cfg := range cfgs {
+		t.Run(name, func(t *testing.T) {
+			const n = 6
+			ids := make(chan string, n)
+			errs := make(chan error, n)
+			for i := 0; i < n; i++ {
+				go func() {
+					s, err := store.Open(context.Background(), cfg)
+					if err != nil {
+						errs <- err
+						return
+					}
+					ids <- s.ID()
+					errs <- s.Close()
+				}()
+			}
+			for i := 0; i < n; i++ {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			close(ids)
+			first := ""
+			for id := range ids {
+				if first == "" {
+					first = id
+				}
+				if id != first {
+					t.Fatalf("replicas got different store ids: %s and %s", first, id)
+				}
+			}
+		})
+	}
+}
