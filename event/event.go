@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +68,17 @@ const RouterSource = "urn:lienthong:router"
 
 const agencySourcePrefix = "urn:lienthong:agency:"
 
+// AgencyCodePattern is the form of an agency code (DESIGN.md section 1): a
+// short code (HCC) or a national electronic agency ID (000.00.01.H22). It
+// is the one definition in Go; schemas/defs.json states the same in JSON
+// Schema, and a test keeps the two equal.
+const AgencyCodePattern = `[A-Z0-9][A-Z0-9._]{0,31}`
+
+var agencyCodeRE = regexp.MustCompile(`^` + AgencyCodePattern + `$`)
+
+// ValidAgencyCode reports whether code has the form of an agency code.
+func ValidAgencyCode(code string) bool { return agencyCodeRE.MatchString(code) }
+
 // AgencySource returns the source URN of an agency code.
 func AgencySource(code string) string { return agencySourcePrefix + code }
 
@@ -78,6 +90,16 @@ func AgencyOf(source string) (string, bool) {
 	}
 	code := source[len(agencySourcePrefix):]
 	return code, code != ""
+}
+
+// ValidSource reports whether source is an agency URN with a valid code or
+// the router's.
+func ValidSource(source string) bool {
+	if source == RouterSource {
+		return true
+	}
+	code, ok := AgencyOf(source)
+	return ok && ValidAgencyCode(code)
 }
 
 // SchemaURN returns the dataschema URN of a type and version.

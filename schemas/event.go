@@ -6,22 +6,129 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"time"
 
 	"github.com/lienthong/lienthong/event"
 )
 
-// agencySource mirrors $defs/agency_urn in defs.json.
-var agencySource = regexp.MustCompile(`^urn:lienthong:agency:[A-Z0-9][A-Z0-9._]{0,31}$`)
+// Stage names where in the contract's order of checks (DESIGN.md section 6)
+// a failure belongs; the gateway answers each with its own status and
+// problem type, authorization coming between CheckEnvelope and CheckData.
+type Stage int
+
+// The stages, in the contract's order.
+const (
+	StageEnvelope      Stage = iota + 1 // 422 invalid-envelope: CloudEvents attributes, source form, time too far ahead
+	StageType                           // 422 unknown-type
+	StageSchemaVersion                  // 422 unknown-schema-version
+	StageData                           // 422 invalid-data: the data against its schema
+	StageSubject                        // 422 subject-mismatch: subject is not data.code
+	StageRules                          // 422 invalid-data: a submission's code and receipt time
+)
+
+// Failure is the errors of one stage.
+type Failure struct {
+	Stage  Stage
+	Errors []Error
+}
+
+// Envelope is an event whose envelope was checked: what authorization and
+// CheckData need.
+type Envelope struct {
+	Obj                       map[string]any
+	ID, Source, Type, Subject string
+	Version                   int            // the schema version that applies (dataschema, else the newest)
+	Data                      map[string]any // nil when data is absent or not an object
+}
+
+// CheckEnvelope runs the stages before authorization on a decoded event: the
+// envelope schema, the source form, a time at most skew ahead of now, a known
+// type and schema version. Failures come in stage order; the event is usable
+// by CheckData only when there are none.
+func (r *Registry) CheckEnvelope(obj map[string]any, now time.Time, skew time.Duration) (Envelope, []Failure) {
+	var fails []Failure
+	add := func(st Stage, errs ...Error) {
+		if len(errs) > 0 {
+			fails = append(fails, Failure{st, errs})
+		}
+	}
+	env := Envelope{Obj: obj}
+	env.ID, _ = obj["id"].(string)
+	env.Source, _ = obj["source"].(string)
+	env.Subject, _ = obj["subject"].(string)
+	env.Data, _ = obj["data"].(map[string]any)
+	errs := r.ValidateEnvelope(obj)
+	bad := make(map[string]bool, len(errs))
+	for _, e := range errs {
+		bad[e.Location] = true
+	}
+	if !bad["/source"] && env.Source != "" && !event.ValidSource(env.Source) {
+		errs = append(errs, Error{"/source", fmt.Sprintf("must be %s<AGENCY CODE> or %s", "urn:lienthong:agency:", event.RouterSource)})
+	}
+	if !bad["/time"] {
+		errs = append(errs, checkTime(obj, now, skew)...)
+	}
+	add(StageEnvelope, errs...)
+
+	typ, ok := obj["type"].(string)
+	if !ok || bad["/type"] {
+		return env, fails
+	}
+	env.Type = typ
+	if !r.Known(typ) {
+		add(StageType, Error{"/type", fmt.Sprintf("unknown event type %q", typ)})
+		return env, fails
+	}
+	env.Version, _ = r.Latest(typ)
+	ds, present := obj["dataschema"]
+	if !present {
+		return env, fails
+	}
+	str, isString := ds.(string)
+	if !isString || bad["/dataschema"] {
+		return env, fails // reported with the envelope
+	}
+	t, n, err := r.ParseDataSchema(str)
+	switch {
+	case errors.Is(err, ErrBadDataSchema):
+		add(StageSchemaVersion, Error{"/dataschema", err.Error()})
+	case t != typ:
+		add(StageSchemaVersion, Error{"/dataschema", fmt.Sprintf("names type %q but the event's type is %q", t, typ)})
+	case err != nil:
+		add(StageSchemaVersion, Error{"/dataschema", fmt.Sprintf("unknown schema version v%d of %s (%s)", n, typ, r.versionList(typ))})
+	default:
+		env.Version = n
+	}
+	return env, fails
+}
+
+// CheckData runs the stages after authorization on an event CheckEnvelope
+// passed: the data against its schema; for dossier.submitted, subject equal
+// to data.code, then the rules on the code and the receipt time.
+func (r *Registry) CheckData(env Envelope, now time.Time, skew time.Duration) []Failure {
+	var fails []Failure
+	add := func(st Stage, errs ...Error) {
+		if len(errs) > 0 {
+			fails = append(fails, Failure{st, errs})
+		}
+	}
+	if env.Data != nil {
+		add(StageData, r.ValidateData(env.Type, env.Version, env.Data)...)
+	}
+	if env.Type == event.Submitted && env.Data != nil {
+		if code, ok := env.Data["code"].(string); ok && env.Subject != code {
+			add(StageSubject, Error{"/subject", fmt.Sprintf("subject %q must equal data.code %q", env.Subject, code)})
+		}
+		add(StageRules, checkSubmission(env.Obj, now, skew)...)
+	}
+	return fails
+}
 
 // ValidateEvent fully checks one CloudEvent in JSON, offline, as
-// `lienthong validate` does: JSON syntax, the envelope, the source form, a
-// known type and schema version, the data against its schema, and for
-// dossier.submitted that subject equals data.code, and CheckJSON and
-// CheckRules (now, DefaultClockSkew). It reports every error it
-// can find rather than stopping at the first. Authorization (which agency may
-// send what) needs the config and is not checked.
+// `lienthong validate` does, with the gateway's checks but authorization
+// (which needs the config): CheckJSON, CheckEnvelope and CheckData at the
+// current time with DefaultClockSkew. It reports every error it can find
+// rather than stopping at the first stage.
 func (r *Registry) ValidateEvent(raw []byte) []Error {
 	if jerr := CheckJSON(raw); jerr != nil {
 		return []Error{*jerr}
@@ -34,61 +141,19 @@ func (r *Registry) ValidateEvent(raw []byte) []Error {
 	if !ok {
 		return []Error{{Location: "", Message: "a CloudEvent must be a JSON object, got " + jsonKind(v)}}
 	}
-	errs := r.ValidateEnvelope(obj)
-	bad := make(map[string]bool, len(errs))
-	for _, e := range errs {
-		bad[e.Location] = true
+	now := time.Now()
+	env, fails := r.CheckEnvelope(obj, now, DefaultClockSkew)
+	usable := true
+	for _, f := range fails {
+		usable = usable && f.Stage == StageEnvelope
 	}
-
-	if src, ok := obj["source"].(string); ok && !bad["/source"] && src != event.RouterSource && !agencySource.MatchString(src) {
-		errs = append(errs, Error{"/source", fmt.Sprintf("must be %s<AGENCY CODE> or %s", "urn:lienthong:agency:", event.RouterSource)})
+	if usable && env.Type != "" {
+		fails = append(fails, r.CheckData(env, now, DefaultClockSkew)...)
 	}
-
-	typ, typOK := obj["type"].(string)
-	typOK = typOK && !bad["/type"]
-	if typOK && !r.Known(typ) {
-		errs = append(errs, Error{"/type", fmt.Sprintf("unknown event type %q", typ)})
-		typOK = false
+	var errs []Error
+	for _, f := range fails {
+		errs = append(errs, f.Errors...)
 	}
-	version := 0
-	if typOK {
-		version, _ = r.Latest(typ)
-		if ds, present := obj["dataschema"]; present {
-			s, isString := ds.(string)
-			switch {
-			case !isString || bad["/dataschema"]:
-				typOK = false // already reported by the envelope
-			default:
-				t, n, err := r.ParseDataSchema(s)
-				switch {
-				case errors.Is(err, ErrBadDataSchema):
-					errs = append(errs, Error{"/dataschema", err.Error()})
-					typOK = false
-				case t != typ:
-					errs = append(errs, Error{"/dataschema", fmt.Sprintf("names type %q but the event's type is %q", t, typ)})
-					typOK = false
-				case err != nil:
-					errs = append(errs, Error{"/dataschema", fmt.Sprintf("unknown schema version v%d of %s (%s)", n, typ, r.versionList(typ))})
-					typOK = false
-				default:
-					version = n
-				}
-			}
-		}
-	}
-
-	data, dataOK := obj["data"].(map[string]any)
-	if typOK && dataOK {
-		errs = append(errs, r.ValidateData(typ, version, data)...)
-	}
-	if typ == event.Submitted && dataOK {
-		subject, ok1 := obj["subject"].(string)
-		code, ok2 := data["code"].(string)
-		if ok1 && ok2 && subject != code {
-			errs = append(errs, Error{"/subject", fmt.Sprintf("subject %q must equal data.code %q", subject, code)})
-		}
-	}
-	errs = append(errs, CheckRules(obj, time.Now(), DefaultClockSkew)...)
 	return tidy(errs)
 }
 

@@ -32,26 +32,39 @@ var earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 //     more than skew in the future; data.code's agency prefix is the sending
 //     agency (source), and its date is a real date from 2000 to tomorrow.
 //
-// Fields of the wrong type or form are left to the schemas.
+// Fields of the wrong type or form are left to the schemas. CheckEnvelope
+// applies the first rule, CheckData the others.
 func CheckRules(obj map[string]any, now time.Time, skew time.Duration) []Error {
-	var errs []Error
-	future := func(loc string, t time.Time) {
-		if ahead := t.Sub(now); ahead > skew {
-			errs = append(errs, Error{loc, fmt.Sprintf("is %s in the future; at most %s of clock skew is allowed", ahead.Round(time.Second), skew)})
-		}
+	errs := checkTime(obj, now, skew)
+	if typ, _ := obj["type"].(string); typ == event.Submitted {
+		errs = append(errs, checkSubmission(obj, now, skew)...)
 	}
+	return errs
+}
+
+// future reports a time more than skew after now.
+func future(loc string, t, now time.Time, skew time.Duration) []Error {
+	if ahead := t.Sub(now); ahead > skew {
+		return []Error{{loc, fmt.Sprintf("is %s in the future; at most %s of clock skew is allowed", ahead.Round(time.Second), skew)}}
+	}
+	return nil
+}
+
+func checkTime(obj map[string]any, now time.Time, skew time.Duration) []Error {
 	if s, ok := obj["time"].(string); ok {
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			future("/time", t)
+			return future("/time", t, now, skew)
 		}
 	}
-	if typ, _ := obj["type"].(string); typ != event.Submitted {
-		return errs
-	}
+	return nil
+}
+
+func checkSubmission(obj map[string]any, now time.Time, skew time.Duration) []Error {
+	var errs []Error
 	data, _ := obj["data"].(map[string]any)
 	if s, ok := data["received_at"].(string); ok {
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			future("/data/received_at", t)
+			errs = append(errs, future("/data/received_at", t, now, skew)...)
 			if t.Before(earliest) {
 				errs = append(errs, Error{"/data/received_at", "is before 2000: not a receipt time of this system"})
 			}

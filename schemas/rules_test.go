@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/lienthong/lienthong/event"
 )
 
 func TestCheckJSON(t *testing.T) {
@@ -75,5 +77,28 @@ func TestCheckRules(t *testing.T) {
 				t.Fatalf("want one error at %s, got %s", tc.loc, b)
 			}
 		})
+	}
+}
+
+// The agency-code pattern is defined once in Go (event.AgencyCodePattern);
+// defs.json states it for JSON Schema: they must not drift apart.
+func TestAgencyCodePatternMatchesDefs(t *testing.T) {
+	raw, ok := MustLoad().Document("defs")
+	if !ok {
+		t.Fatal("no defs document")
+	}
+	var defs struct {
+		Defs map[string]struct {
+			Pattern string `json:"pattern"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(raw, &defs); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"agency_code": "^" + event.AgencyCodePattern + "$", "agency_urn": "^urn:lienthong:agency:" + event.AgencyCodePattern + "$"}
+	for name, pattern := range want {
+		if got := defs.Defs[name].Pattern; got != pattern {
+			t.Errorf("defs.json $defs/%s pattern %q, want %q", name, got, pattern)
+		}
 	}
 }

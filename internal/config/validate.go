@@ -14,12 +14,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lienthong/lienthong/event"
 	"github.com/lienthong/lienthong/internal/calendar"
 )
 
 // Patterns of the contract (DESIGN.md section 1 and schemas/defs.json).
 var (
-	agencyCodeRE    = regexp.MustCompile(`^[A-Z0-9][A-Z0-9._]{0,31}$`)
 	procedureCodeRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)+$`)
 	stepIDRE        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 	topicPrefixRE   = regexp.MustCompile(`^[A-Za-z0-9._-]{0,200}$`)
@@ -362,7 +362,7 @@ func (p *parser) validateAgencies(c *Config) {
 		switch {
 		case a.Code == "":
 			p.addf(ap+".code", "required")
-		case !agencyCodeRE.MatchString(a.Code):
+		case !event.ValidAgencyCode(a.Code):
 			p.addf(ap+".code", "%q: want upper-case letters, digits, '.' and '_', at most 32, e.g. VPDK or 000.00.01.H22", a.Code)
 		default:
 			if j, dup := c.agencyIdx[a.Code]; dup {

@@ -329,7 +329,11 @@ func fieldErrors(errs []schemas.Error) []problem.FieldError {
 	return out
 }
 
-// check runs every check of one event but reuse, in the contract's order.
+// check runs every check of one event but reuse, in the contract's order:
+// schemas.CheckEnvelope, then authorization (source, type, procedure), then
+// schemas.CheckData with the known procedure between its data and subject
+// stages. The rules live in package schemas, so `lienthong validate` and
+// the gateway agree; this adds only what needs the caller and the config.
 func (g *Gateway) check(p auth.Principal, raw json.RawMessage) (checked, *problem.Details) {
 	var c checked
 	var doc any
@@ -338,27 +342,12 @@ func (g *Gateway) check(p auth.Principal, raw json.RawMessage) (checked, *proble
 	}
 	obj, _ := doc.(map[string]any)
 	c.typ, _ = obj["type"].(string)
-	// Envelope: CloudEvents attributes, known type and version, time format.
-	if errs := g.o.Schemas.ValidateEnvelope(doc); len(errs) > 0 {
-		return c, problem.New(http.StatusUnprocessableEntity, problem.InvalidEnvelope, "the CloudEvent envelope is invalid", fieldErrors(errs)...)
+	now := g.o.Now()
+	env, fails := g.o.Schemas.CheckEnvelope(obj, now, g.o.MaxClockSkew)
+	if len(fails) > 0 {
+		return c, stageProblem(fails[0], env)
 	}
-	c.id, _ = obj["id"].(string)
-	c.source, _ = obj["source"].(string)
-	c.subject, _ = obj["subject"].(string)
-	if !g.o.Schemas.Known(c.typ) {
-		return c, problem.New(http.StatusUnprocessableEntity, problem.UnknownType, fmt.Sprintf("unknown event type %q", c.typ),
-			problem.FieldError{Location: "/type", Message: "unknown event type"})
-	}
-	version, _ := g.o.Schemas.Latest(c.typ)
-	if ds, ok := obj["dataschema"].(string); ok {
-		typ, v, err := g.o.Schemas.ParseDataSchema(ds)
-		if err != nil || typ != c.typ || !g.o.Schemas.HasVersion(typ, v) {
-			msg := fmt.Sprintf("no schema %q for type %q", ds, c.typ)
-			return c, problem.New(http.StatusUnprocessableEntity, problem.UnknownSchemaVersion, msg,
-				problem.FieldError{Location: "/dataschema", Message: msg})
-		}
-		version = v
-	}
+	c.id, c.source, c.subject = env.ID, env.Source, env.Subject
 	// Authorization of source, type and procedure.
 	agencyCode, _ := event.AgencyOf(c.source)
 	if p.Agency == "" || agencyCode != p.Agency {
@@ -374,7 +363,6 @@ func (g *Gateway) check(p auth.Principal, raw json.RawMessage) (checked, *proble
 	if !ok {
 		return c, problem.New(http.StatusForbidden, problem.ForbiddenSource, "unknown agency")
 	}
-	data, _ := obj["data"].(map[string]any)
 	switch c.typ {
 	case event.Submitted, event.Supplemented, event.Withdrawn, event.ResultReturned:
 		if !ag.Receiver {
@@ -383,35 +371,29 @@ func (g *Gateway) check(p auth.Principal, raw json.RawMessage) (checked, *proble
 		}
 	}
 	var proc *config.Procedure
+	procCode, _ := env.Data["procedure"].(string)
 	if c.typ == event.Submitted {
-		code, _ := data["procedure"].(string)
-		if pr, ok := g.o.Config.Procedure(code); ok {
+		if pr, ok := g.o.Config.Procedure(procCode); ok {
 			proc = pr
 			if !pr.ReceivableBy(p.Agency) {
-				return c, problem.New(http.StatusForbidden, problem.ForbiddenProcedure, fmt.Sprintf("procedure %s is not received by %s", code, p.Agency),
+				return c, problem.New(http.StatusForbidden, problem.ForbiddenProcedure, fmt.Sprintf("procedure %s is not receivable by %s", procCode, p.Agency),
 					problem.FieldError{Location: "/data/procedure", Message: "not receivable by this agency"})
 			}
 		}
 	}
-	// Data against its schema, known procedure, subject = data.code.
-	if errs := g.o.Schemas.ValidateData(c.typ, version, obj["data"]); len(errs) > 0 {
-		return c, problem.New(http.StatusUnprocessableEntity, problem.InvalidData, fmt.Sprintf("data does not match %s", event.SchemaURN(c.typ, version)), fieldErrors(errs)...)
+	fails = g.o.Schemas.CheckData(env, now, g.o.MaxClockSkew)
+	if len(fails) > 0 && fails[0].Stage == schemas.StageData {
+		return c, stageProblem(fails[0], env)
+	}
+	if c.typ == event.Submitted && proc == nil {
+		return c, problem.New(http.StatusUnprocessableEntity, problem.UnknownProcedure, fmt.Sprintf("unknown procedure %q", procCode),
+			problem.FieldError{Location: "/data/procedure", Message: "unknown procedure"})
+	}
+	if len(fails) > 0 {
+		return c, stageProblem(fails[0], env)
 	}
 	if c.typ == event.Submitted {
-		code, _ := data["procedure"].(string)
-		if proc == nil {
-			return c, problem.New(http.StatusUnprocessableEntity, problem.UnknownProcedure, fmt.Sprintf("unknown procedure %q", code),
-				problem.FieldError{Location: "/data/procedure", Message: "unknown procedure"})
-		}
-		dcode, _ := data["code"].(string)
-		if dcode != c.subject {
-			return c, problem.New(http.StatusUnprocessableEntity, problem.SubjectMismatch, "subject must equal data.code",
-				problem.FieldError{Location: "/subject", Message: fmt.Sprintf("subject %q differs from data.code %q", c.subject, dcode)})
-		}
-		c.code = dcode
-	}
-	if d := g.rules(obj); d != nil {
-		return c, d
+		c.code = c.subject
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil {
@@ -420,6 +402,25 @@ func (g *Gateway) check(p auth.Principal, raw json.RawMessage) (checked, *proble
 	c.body = buf.Bytes()
 	c.hash = sha256.Sum256(c.body)
 	return c, nil
+}
+
+// stageProblem answers a failed stage of package schemas with the
+// contract's status and problem type.
+func stageProblem(f schemas.Failure, env schemas.Envelope) *problem.Details {
+	errs := fieldErrors(f.Errors)
+	switch f.Stage {
+	case schemas.StageType:
+		return problem.New(http.StatusUnprocessableEntity, problem.UnknownType, fmt.Sprintf("unknown event type %q", env.Type), errs...)
+	case schemas.StageSchemaVersion:
+		return problem.New(http.StatusUnprocessableEntity, problem.UnknownSchemaVersion, f.Errors[0].Message, errs...)
+	case schemas.StageData:
+		return problem.New(http.StatusUnprocessableEntity, problem.InvalidData, fmt.Sprintf("data does not match %s", event.SchemaURN(env.Type, env.Version)), errs...)
+	case schemas.StageSubject:
+		return problem.New(http.StatusUnprocessableEntity, problem.SubjectMismatch, "subject must equal data.code", errs...)
+	case schemas.StageRules:
+		return problem.New(http.StatusUnprocessableEntity, problem.InvalidData, "the dossier's code or receipt time is out of range", errs...)
+	}
+	return problem.New(http.StatusUnprocessableEntity, problem.InvalidEnvelope, "the CloudEvent envelope is invalid", errs...)
 }
 
 // accept reserves each event's id (and dossier code), writes the new ones to
@@ -512,19 +513,6 @@ func (g *Gateway) pastCodes(ctx context.Context, evs []checked) *problem.Details
 		}
 	}
 	return nil
-}
-
-// rules applies schemas.CheckRules: a time too far in the future is an
-// envelope error, the rest (receipt time, code prefix and date) data errors.
-func (g *Gateway) rules(obj map[string]any) *problem.Details {
-	errs := schemas.CheckRules(obj, g.o.Now(), g.o.MaxClockSkew)
-	if len(errs) == 0 {
-		return nil
-	}
-	if errs[0].Location == "/time" {
-		return problem.New(http.StatusUnprocessableEntity, problem.InvalidEnvelope, "the event's time is too far in the future", fieldErrors(errs[:1])...)
-	}
-	return problem.New(http.StatusUnprocessableEntity, problem.InvalidData, "the dossier's code or receipt time is out of range", fieldErrors(errs)...)
 }
 
 func dossierExists(code string, i int, batch bool) *problem.Details {
