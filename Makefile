@@ -54,7 +54,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPostEvents$$' -fuzztime $(FUZZTIME) ./internal/gateway/
 	$(GO) test -run '^$$' -fuzz '^FuzzValidateEvent$$' -fuzztime $(FUZZTIME) ./schemas/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config/
-	$(GO) test -run '^$$' -fuzz '^FuzzCursor$$' -fuzztime $(FUZZTIME) ./adapters/pull/
+	$(GO) test -run '^$$' -fuzz '^FuzzCursor$$' -fuzztime $(FUZZTIME) ./internal/pullfeed/
 
 bench: build
 	scripts/bench.sh

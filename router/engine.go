@@ -1,8 +1,9 @@
 // Package router is lienthong's routing authority: it applies each agency
 // event to its dossier's state (the route's step DAG, statuses, working-time
 // deadlines, the routing rules of DESIGN.md section 4), makes the events the
-// agencies must receive, runs durably over Kafka with exactly-once effects,
-// and serves the tracking view of DESIGN.md section 6.
+// agencies must receive, and describes dossiers for the tracking view of
+// DESIGN.md section 6. It runs durably over Kafka, with exactly-once effects,
+// in internal/routing (the runner, and the routes built from the config).
 //
 // The engine (Apply, Tick) is pure: same state and event in, byte-identical
 // state and events out. That is what makes replays after a crash harmless.
@@ -29,7 +30,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/event"
-	"github.com/lienthong/lienthong/internal/problem"
+	"github.com/lienthong/lienthong/problem"
 )
 
 // Output is one event for one agency (Kafka topic inbox.<To>).

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/event"
-	"github.com/lienthong/lienthong/internal/problem"
+	"github.com/lienthong/lienthong/problem"
 )
 
 // summary renders outputs as "type>to:step" for compact assertions.

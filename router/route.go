@@ -6,7 +6,7 @@ import (
 
 // Span is a deadline in working time: whole working days plus working hours
 // (config "5d", "4h"). It mirrors calendar.Span so that the engine does not
-// depend on the calendar package; FromConfig converts.
+// depend on the calendar package; internal/routing.FromConfig converts.
 type Span struct {
 	Days int           `json:"days,omitempty"`
 	Work time.Duration `json:"work,omitempty"`

@@ -5,10 +5,13 @@
 //
 // The harness owns a fake department system: it makes a Driver pointed at
 // it, makes it fail on demand, and says what it received. The suite runs the
-// driver inside the real delivery engine over a real Kafka broker (kafkatest:
-// embedded, or LIENTHONG_TEST_KAFKA_BROKERS) and checks what the contract
+// driver inside the real delivery engine over a real Kafka broker (the
+// embedded one, or LIENTHONG_TEST_KAFKA_BROKERS) and checks what the contract
 // promises: order per dossier, retries, dead letters, cancellation, no
 // acknowledgement before success, no loss across a restart.
+//
+// Its helpers take only public types (a Cluster is broker addresses and a
+// topic prefix), so integrators' own tests can use them too.
 package adaptertest
 
 import (
@@ -28,6 +31,39 @@ import (
 	"github.com/lienthong/lienthong/internal/kafkabus"
 	"github.com/lienthong/lienthong/internal/kafkabus/kafkatest"
 )
+
+// Cluster is a Kafka cluster (plaintext) and the topic prefix one test uses.
+type Cluster struct {
+	Brokers []string
+	Prefix  string // e.g. "t1f2e3d4.": topics are <Prefix>inbox.<CODE> and <Prefix>dlq.<CODE>
+}
+
+// StartCluster returns a cluster for this test with the inbox and
+// dead-letter topics of agencies, partitions each, under a fresh prefix: the
+// embedded broker (stopped at the end of the test), or the cluster named by
+// LIENTHONG_TEST_KAFKA_BROKERS.
+func StartCluster(t testing.TB, partitions int, agencies ...string) Cluster {
+	t.Helper()
+	b := kafkatest.Start(t, partitions, agencies...)
+	return Cluster{Brokers: b.Brokers(), Prefix: b.Options().TopicPrefix}
+}
+
+// InboxTopic is the full name of an agency's inbox topic.
+func (c Cluster) InboxTopic(agency string) string { return c.Prefix + kafkabus.InboxTopic(agency) }
+
+// DLQTopic is the full name of an agency's dead-letter topic.
+func (c Cluster) DLQTopic(agency string) string { return c.Prefix + kafkabus.DLQTopic(agency) }
+
+// open connects to c with lienthong's producer and reader settings; the
+// caller closes it.
+func (c Cluster) open(t testing.TB) *kafkabus.Bus {
+	t.Helper()
+	b, err := kafkabus.New(kafkabus.Options{Brokers: c.Brokers, TopicPrefix: c.Prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 // Outcome is how the fake system answers one delivery.
 type Outcome int
@@ -106,12 +142,14 @@ func Dossier(i int) string { return fmt.Sprintf("HCC-20260303-%04d", i+1) }
 
 // Publish writes events 1..perDossier of dossiers 0..dossiers-1 to the
 // agency's inbox, interleaved, and returns how many it wrote.
-func Publish(t testing.TB, b *kafkabus.Bus, agencyCode string, dossiers, perDossier int) int {
+func Publish(t testing.TB, c Cluster, agencyCode string, dossiers, perDossier int) int {
 	t.Helper()
+	b := c.open(t)
+	defer b.Close()
 	var msgs []kafka.Message
 	for n := 1; n <= perDossier; n++ {
 		for i := 0; i < dossiers; i++ {
-			msgs = append(msgs, kafkabus.Record(b.Topic(kafkabus.InboxTopic(agencyCode)), Dossier(i), Event(Dossier(i), n)))
+			msgs = append(msgs, kafkabus.Record(c.InboxTopic(agencyCode), Dossier(i), Event(Dossier(i), n)))
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -122,12 +160,19 @@ func Publish(t testing.TB, b *kafkabus.Bus, agencyCode string, dossiers, perDoss
 	return len(msgs)
 }
 
-// Start runs an engine for agencyCode on b until the returned stop is
+// Start runs an engine for agencyCode on c until the returned stop is
 // called (and at the latest at the end of the test); stop waits for Run.
-func Start(t testing.TB, b *kafkabus.Bus, agencyCode string, d adapters.Driver, o delivery.Options) (stop func()) {
+// The engine is built as an integrator's binary builds it: delivery.New
+// with the agency's topics, group and an acks=all producer.
+func Start(t testing.TB, c Cluster, agencyCode string, d adapters.Driver, o delivery.Options) (stop func()) {
 	t.Helper()
-	e, err := delivery.ForBus(b, agencyCode, d, o)
+	b := c.open(t)
+	e, err := delivery.New(delivery.Config{
+		Agency: agencyCode, Driver: d, Brokers: c.Brokers, Dialer: b.Dialer(), Writer: b.Writer(),
+		InboxTopic: c.InboxTopic(agencyCode), DLQTopic: c.DLQTopic(agencyCode), Options: o,
+	})
 	if err != nil {
+		_ = b.Close()
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -145,6 +190,7 @@ func Start(t testing.TB, b *kafkabus.Bus, agencyCode string, d adapters.Driver, 
 			case <-time.After(30 * time.Second):
 				t.Errorf("engine did not stop within 30s")
 			}
+			_ = b.Close()
 		})
 	}
 	t.Cleanup(stop)
@@ -204,16 +250,16 @@ func CheckOrder(t testing.TB, ds []Delivery) {
 }
 
 func testOrder(t *testing.T, h Harness) {
-	b := kafkatest.Start(t, 3, agency)
+	c := StartCluster(t, 3, agency)
 	d, sys := h.MakeDriver(t, agency)
-	total := Publish(t, b, agency, 6, 8)
-	Start(t, b, agency, d, Options())
+	total := Publish(t, c, agency, 6, 8)
+	Start(t, c, agency, d, Options())
 	waitFor(t, 30*time.Second, "every event", func() bool { return len(unique(sys.Received())) == total })
 	CheckOrder(t, sys.Received())
 }
 
 func testRetry(t *testing.T, h Harness) {
-	b := kafkatest.Start(t, 2, agency)
+	c := StartCluster(t, 2, agency)
 	d, sys := h.MakeDriver(t, agency)
 	var mu sync.Mutex
 	calls := map[string]int{}
@@ -227,8 +273,8 @@ func testRetry(t *testing.T, h Harness) {
 		}
 		return Accept
 	})
-	total := Publish(t, b, agency, 3, 4)
-	Start(t, b, agency, d, Options())
+	total := Publish(t, c, agency, 3, 4)
+	Start(t, c, agency, d, Options())
 	waitFor(t, 30*time.Second, "every event", func() bool { return len(unique(sys.Received())) == total })
 	CheckOrder(t, sys.Received())
 	mu.Lock()
@@ -238,13 +284,13 @@ func testRetry(t *testing.T, h Harness) {
 			t.Errorf("event %d of the failing dossier tried %d times, want 3", n, c)
 		}
 	}
-	if dl := DeadLetters(t, b, agency, 0, time.Second); len(dl) != 0 {
+	if dl := DeadLetters(t, c, agency, 0, time.Second); len(dl) != 0 {
 		t.Errorf("%d dead letters, want none", len(dl))
 	}
 }
 
 func testDeadLetter(t *testing.T, h Harness) {
-	b := kafkatest.Start(t, 2, agency)
+	c := StartCluster(t, 2, agency)
 	d, sys := h.MakeDriver(t, agency)
 	bad := Dossier(1) + "/2"
 	sys.SetResponder(func(dl Delivery) Outcome {
@@ -253,8 +299,8 @@ func testDeadLetter(t *testing.T, h Harness) {
 		}
 		return Accept
 	})
-	total := Publish(t, b, agency, 3, 4)
-	Start(t, b, agency, d, Options())
+	total := Publish(t, c, agency, 3, 4)
+	Start(t, c, agency, d, Options())
 	waitFor(t, 30*time.Second, "every other event", func() bool { return len(unique(sys.Received())) == total-1 })
 	got := unique(sys.Received())
 	if got[bad] {
@@ -266,7 +312,7 @@ func testDeadLetter(t *testing.T, h Harness) {
 			t.Errorf("event %d of the dossier after the dead letter not delivered", n)
 		}
 	}
-	dls := DeadLetters(t, b, agency, 1, 20*time.Second)
+	dls := DeadLetters(t, c, agency, 1, 20*time.Second)
 	if len(dls) != 1 {
 		t.Fatalf("%d dead letters, want 1", len(dls))
 	}
@@ -283,7 +329,7 @@ func testDeadLetter(t *testing.T, h Harness) {
 }
 
 func testNoHeadOfLine(t *testing.T, h Harness) {
-	b := kafkatest.Start(t, 1, agency) // one partition: every dossier shares it
+	c := StartCluster(t, 1, agency) // one partition: every dossier shares it
 	d, sys := h.MakeDriver(t, agency)
 	sys.SetResponder(func(dl Delivery) Outcome {
 		if dl.Subject == Dossier(0) {
@@ -291,10 +337,10 @@ func testNoHeadOfLine(t *testing.T, h Harness) {
 		}
 		return Accept
 	})
-	total := Publish(t, b, agency, 4, 5)
+	total := Publish(t, c, agency, 4, 5)
 	o := Options()
 	o.MaxAttempts = 1000
-	Start(t, b, agency, d, o)
+	Start(t, c, agency, d, o)
 	waitFor(t, 30*time.Second, "the other dossiers", func() bool { return len(unique(sys.Received())) == total-5 })
 	for id := range unique(sys.Received()) {
 		if dossier, _ := seqOf(id); dossier == Dossier(0) {
@@ -334,7 +380,7 @@ func testCancel(t *testing.T, h Harness) {
 }
 
 func testNoEarlyAck(t *testing.T, h Harness) {
-	b := kafkatest.Start(t, 1, agency)
+	c := StartCluster(t, 1, agency)
 	d, sys := h.MakeDriver(t, agency)
 	var mu sync.Mutex
 	healthy := false
@@ -347,44 +393,44 @@ func testNoEarlyAck(t *testing.T, h Harness) {
 		}
 		return Accept
 	})
-	total := Publish(t, b, agency, 3, 3) // the failing event is at offset 0
+	total := Publish(t, c, agency, 3, 3) // the failing event is at offset 0
 	o := Options()
 	o.MaxAttempts = 1000
-	stop := Start(t, b, agency, d, o)
+	stop := Start(t, c, agency, d, o)
 	waitFor(t, 30*time.Second, "the other events", func() bool { return len(unique(sys.Received())) == total-3 })
 	time.Sleep(3 * o.CommitInterval)
-	if off := Committed(t, b, agency)[0]; off > 0 {
+	if off := Committed(t, c, agency)[0]; off > 0 {
 		t.Fatalf("committed offset %d while the record at offset 0 is undelivered", off)
 	}
 	stop()
-	if off := Committed(t, b, agency)[0]; off > 0 {
+	if off := Committed(t, c, agency)[0]; off > 0 {
 		t.Fatalf("after shutdown, committed offset %d while the record at offset 0 is undelivered", off)
 	}
 	mu.Lock()
 	healthy = true
 	mu.Unlock()
-	Start(t, b, agency, d, o)
+	Start(t, c, agency, d, o)
 	waitFor(t, 30*time.Second, "every event after restart", func() bool { return len(unique(sys.Received())) == total })
 	CheckOrder(t, sys.Received())
-	waitFor(t, 10*time.Second, "the commit of every offset", func() bool { return Committed(t, b, agency)[0] == int64(total) })
+	waitFor(t, 10*time.Second, "the commit of every offset", func() bool { return Committed(t, c, agency)[0] == int64(total) })
 }
 
 func testRestart(t *testing.T, h Harness) {
-	b := kafkatest.Start(t, 3, agency)
+	c := StartCluster(t, 3, agency)
 	d, sys := h.MakeDriver(t, agency)
 	// A slow system and a short drain: the stop cuts deliveries off midway.
 	sys.SetResponder(func(Delivery) Outcome { time.Sleep(5 * time.Millisecond); return Accept })
-	total := Publish(t, b, agency, 10, 20)
+	total := Publish(t, c, agency, 10, 20)
 	o := Options()
 	o.ShutdownTimeout = 20 * time.Millisecond
-	stop := Start(t, b, agency, d, o)
+	stop := Start(t, c, agency, d, o)
 	waitFor(t, 30*time.Second, "a third of the events", func() bool { return len(sys.Received()) >= total/3 })
 	stop()
 	before := len(unique(sys.Received()))
 	if before == total {
 		t.Logf("every event was delivered before the stop took effect: the restart case is weak on this system")
 	}
-	Start(t, b, agency, d, Options())
+	Start(t, c, agency, d, Options())
 	waitFor(t, 60*time.Second, "every event after restart", func() bool { return len(unique(sys.Received())) == total })
 	CheckOrder(t, sys.Received())
 	t.Logf("%d of %d delivered before the restart, %d deliveries in all", before, total, len(sys.Received()))
@@ -392,9 +438,11 @@ func testRestart(t *testing.T, h Harness) {
 
 // DeadLetters reads want records of the agency's dead-letter topic (waiting
 // up to timeout for them); with want 0 it reads what is there after timeout.
-func DeadLetters(t testing.TB, b *kafkabus.Bus, agencyCode string, want int, timeout time.Duration) []kafka.Message {
+func DeadLetters(t testing.TB, c Cluster, agencyCode string, want int, timeout time.Duration) []kafka.Message {
 	t.Helper()
-	topic := b.Topic(kafkabus.DLQTopic(agencyCode))
+	b := c.open(t)
+	defer b.Close()
+	topic := c.DLQTopic(agencyCode)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	r := b.NewReader(kafka.ReaderConfig{GroupID: fmt.Sprintf("adaptertest-%d", time.Now().UnixNano()), Topic: topic, MaxWait: 200 * time.Millisecond})
@@ -412,9 +460,11 @@ func DeadLetters(t testing.TB, b *kafkabus.Bus, agencyCode string, want int, tim
 
 // Committed returns the delivery group's committed offset per partition of
 // the agency's inbox (-1: none).
-func Committed(t testing.TB, b *kafkabus.Bus, agencyCode string) map[int]int64 {
+func Committed(t testing.TB, c Cluster, agencyCode string) map[int]int64 {
 	t.Helper()
-	topic := b.Topic(kafkabus.InboxTopic(agencyCode))
+	b := c.open(t)
+	defer b.Close()
+	topic := c.InboxTopic(agencyCode)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	parts, err := b.Partitions(ctx, topic)

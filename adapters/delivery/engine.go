@@ -45,7 +45,7 @@ import (
 
 	"github.com/lienthong/lienthong/adapters"
 	"github.com/lienthong/lienthong/internal/kafkabus"
-	"github.com/lienthong/lienthong/internal/problem"
+	"github.com/lienthong/lienthong/problem"
 )
 
 // Options tune an engine. Zero values take the defaults shown.
@@ -169,21 +169,6 @@ func New(cfg Config) (*Engine, error) {
 	o := cfg.Options.withDefaults()
 	cfg.Options = o
 	return &Engine{cfg: cfg, o: o, sem: make(chan struct{}, o.Concurrency)}, nil
-}
-
-// ForBus makes the engine of an agency on lienthong's bus: its inbox and
-// dead-letter topics, the shared producer, group "lienthong-delivery-<CODE>".
-func ForBus(b *kafkabus.Bus, agency string, d adapters.Driver, o Options) (*Engine, error) {
-	return New(Config{
-		Agency:     agency,
-		Driver:     d,
-		Brokers:    b.Brokers(),
-		Dialer:     b.Dialer(),
-		Writer:     b.Writer(),
-		InboxTopic: b.Topic(kafkabus.InboxTopic(agency)),
-		DLQTopic:   b.Topic(kafkabus.DLQTopic(agency)),
-		Options:    o,
-	})
 }
 
 // Run consumes until ctx ends, then shuts down cleanly (see the package doc)

@@ -85,7 +85,8 @@ func publish(t *testing.T, b *kafkabus.Bus, agency string, keys ...string) {
 }
 
 func run(t *testing.T, b *kafkabus.Bus, agency string, d adapters.Driver, o Options) {
-	e, err := ForBus(b, agency, d, o)
+	e, err := New(Config{Agency: agency, Driver: d, Brokers: b.Brokers(), Dialer: b.Dialer(), Writer: b.Writer(),
+		InboxTopic: b.Topic(kafkabus.InboxTopic(agency)), DLQTopic: b.Topic(kafkabus.DLQTopic(agency)), Options: o})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/lienthong/lienthong/adapters"
 	"github.com/lienthong/lienthong/adapters/adaptertest"
-	"github.com/lienthong/lienthong/internal/kafkabus/kafkatest"
 )
 
 // Two engines in one group (two replicas of lienthong serve): a second one
@@ -19,7 +18,7 @@ func TestRebalanceBetweenReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("rebalance takes seconds")
 	}
-	b := kafkatest.Start(t, 4, "RB")
+	b := adaptertest.StartCluster(t, 4, "RB")
 	var mu sync.Mutex
 	var got []adaptertest.Delivery
 	perEngine := map[string]int{}

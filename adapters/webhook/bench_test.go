@@ -54,7 +54,7 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 			o.CommitInterval = time.Second
 			b.ResetTimer()
 			start := time.Now()
-			stop := adaptertest.Start(b, bus, "BENCH", d, o)
+			stop := adaptertest.Start(b, adaptertest.Cluster{Brokers: bus.Brokers(), Prefix: bus.Options().TopicPrefix}, "BENCH", d, o)
 			for got.Load() < int64(b.N) {
 				time.Sleep(time.Millisecond)
 			}

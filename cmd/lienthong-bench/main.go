@@ -5,6 +5,10 @@
 // kafka-go by as many goroutines, one synchronous record at a time (the same
 // per-event guarantee, so the ratio is the price of HTTP, auth and
 // validation). It prints a Markdown table.
+//
+// Other modes: -e2e-rate (end-to-end latency, e2e.go), -pipeline (every role
+// with webhook delivery, pipeline.go) and -history (a year of dossiers in a
+// real `lienthong serve` child process, history.go).
 package main
 
 import (
@@ -37,6 +41,20 @@ func main() {
 	roles := flag.String("roles", "gateway", "roles lienthong runs during the ingress phase")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
 	e2eRate := flag.Float64("e2e-rate", 0, "instead of ingress: end-to-end latency at this many dossiers/s")
+	pipeline := flag.Bool("pipeline", false, "instead of ingress: whole-pipeline throughput (every role, webhook delivery), next to gateway-only ingress")
+	drain := flag.Duration("drain", time.Minute, "-pipeline: how long delivery may take to catch up after the load")
+	var ho historyOpts
+	flag.IntVar(&ho.n, "history", 0, "instead of ingress: the province-year benchmark with this many dossiers (the real binary, a child process)")
+	flag.IntVar(&ho.open, "open", 5000, "-history: how many of the dossiers stay open")
+	flag.StringVar(&ho.store, "store", "sqlite", "-history: tracking store, sqlite or postgres")
+	flag.StringVar(&ho.pgDSN, "pg-dsn", "", "-history -store postgres: admin DSN of the server (a database is created and dropped)")
+	flag.StringVar(&ho.bin, "bin", "", "-history: the lienthong binary (default: go build one)")
+	flag.DurationVar(&ho.idle, "idle", 20*time.Second, "-history: idle time before reading memory at rest")
+	flag.DurationVar(&ho.gcWait, "gc-wait", 150*time.Second, "-history: then wait up to this long for the process's next GC and read its memory again (0: do not)")
+	flag.DurationVar(&ho.timeout, "history-timeout", time.Hour, "-history: bound on the catch-up and on the restart")
+	flag.IntVar(&ho.lookups, "lookups", 2000, "-history: GET /v1/dossiers/{code} samples")
+	flag.IntVar(&ho.pages, "pages", 500, "-history: GET /v1/dossiers pages")
+	flag.BoolVar(&ho.keepData, "keep", false, "-history: keep the data dir and database")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -45,9 +63,14 @@ func main() {
 		}
 	}
 	var err error
-	if *e2eRate > 0 {
+	switch {
+	case ho.n > 0:
+		err = runHistory(ho)
+	case *pipeline:
+		err = runPipeline(*clients, *duration, *warmup, *drain)
+	case *e2eRate > 0:
 		err = runE2E(*e2eRate, *duration)
-	} else {
+	default:
 		err = run(*clients, *duration, *warmup, *roles)
 	}
 	if err != nil {

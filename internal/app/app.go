@@ -32,6 +32,7 @@ import (
 	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/internal/gateway"
 	"github.com/lienthong/lienthong/internal/kafkabus"
+	"github.com/lienthong/lienthong/internal/kafkabus/embedded"
 	"github.com/lienthong/lienthong/internal/tracking"
 	"github.com/lienthong/lienthong/schemas"
 )
@@ -68,7 +69,7 @@ func ParseRoles(s string) ([]string, error) {
 type App struct {
 	Config   *config.Config
 	Bus      *kafkabus.Bus
-	Embedded *kafkabus.Embedded // nil with an external cluster
+	Embedded *embedded.Broker // nil with an external cluster
 	Schemas  *schemas.Registry
 	Log      *slog.Logger
 	Registry *prometheus.Registry
@@ -219,7 +220,7 @@ func (a *App) openBus(ctx context.Context) error {
 	k := a.Config.Kafka
 	brokers := k.Brokers
 	if len(brokers) == 0 {
-		e, err := kafkabus.StartEmbedded(kafkabus.EmbeddedOptions{
+		e, err := embedded.Start(embedded.Options{
 			DataDir: filepath.Join(a.Config.DataDir, "kafka"),
 			Listen:  k.EmbeddedListen,
 		})

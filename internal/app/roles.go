@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lienthong/lienthong/internal/delivery"
+	"github.com/lienthong/lienthong/internal/routing"
 	"github.com/lienthong/lienthong/internal/tracking"
 	"github.com/lienthong/lienthong/router"
 )
@@ -32,8 +33,8 @@ func (a *App) startRoles(ctx context.Context) error {
 	a.api.Handle("/v1/dossiers/", h)
 	a.api.Handle("/v1/stats", h)
 	if a.roles[RoleRouter] {
-		r := router.NewRunner(a.Bus, router.NewEngine(router.FromConfig(a.Config)), router.RunnerConfig{
-			Agencies: router.AgencyCodes(a.Config),
+		r := routing.NewRunner(a.Bus, router.NewEngine(routing.FromConfig(a.Config)), routing.RunnerConfig{
+			Agencies: routing.AgencyCodes(a.Config),
 			Logger:   a.Log,
 			Archive:  archive{a.store},
 		})
@@ -46,21 +47,21 @@ func (a *App) startRoles(ctx context.Context) error {
 }
 
 // registerRouterMetrics exports the router's counters, read when scraped.
-func registerRouterMetrics(reg prometheus.Registerer, r *router.Runner) error {
-	counter := func(name, help string, v func(router.RunnerStats) int64) prometheus.Collector {
+func registerRouterMetrics(reg prometheus.Registerer, r *routing.Runner) error {
+	counter := func(name, help string, v func(routing.RunnerStats) int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v(r.Stats())) })
 	}
 	for _, c := range []prometheus.Collector{
-		counter("lienthong_router_records_total", "Records of the events topic the router handled.", func(s router.RunnerStats) int64 { return s.Records }),
-		counter("lienthong_router_applied_total", "Events that changed a dossier.", func(s router.RunnerStats) int64 { return s.Applied }),
-		counter("lienthong_router_refused_total", "Events refused by a state rule (message.rejected sent).", func(s router.RunnerStats) int64 { return s.Refused }),
-		counter("lienthong_router_outputs_total", "Records the router wrote to inbox and rejected topics.", func(s router.RunnerStats) int64 { return s.Outputs }),
-		counter("lienthong_router_write_failures_total", "Failed router write attempts (retried).", func(s router.RunnerStats) int64 { return s.WriteFailures }),
-		counter("lienthong_router_write_refusals_total", "Router writes Kafka refused for a reason retrying does not cure (the partition waits for an operator).", func(s router.RunnerStats) int64 { return s.WriteRefusals }),
+		counter("lienthong_router_records_total", "Records of the events topic the router handled.", func(s routing.RunnerStats) int64 { return s.Records }),
+		counter("lienthong_router_applied_total", "Events that changed a dossier.", func(s routing.RunnerStats) int64 { return s.Applied }),
+		counter("lienthong_router_refused_total", "Events refused by a state rule (message.rejected sent).", func(s routing.RunnerStats) int64 { return s.Refused }),
+		counter("lienthong_router_outputs_total", "Records the router wrote to inbox and rejected topics.", func(s routing.RunnerStats) int64 { return s.Outputs }),
+		counter("lienthong_router_write_failures_total", "Failed router write attempts (retried).", func(s routing.RunnerStats) int64 { return s.WriteFailures }),
+		counter("lienthong_router_write_refusals_total", "Router writes Kafka refused for a reason retrying does not cure (the partition waits for an operator).", func(s routing.RunnerStats) int64 { return s.WriteRefusals }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lienthong_router_partitions", Help: "Partitions of the events topic this router owns."}, func() float64 { return float64(r.Stats().Partitions) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lienthong_router_dossiers_in_memory", Help: "Dossiers the router holds in memory: the open ones, and closed ones until the tracking store has them."}, func() float64 { return float64(r.Stats().InMemory) }),
-		counter("lienthong_router_evicted_total", "Closed dossiers that left the router's memory (the tracking store holds them; tombstoned on the state topic).", func(s router.RunnerStats) int64 { return s.Evicted }),
-		counter("lienthong_router_archive_failures_total", "Failed lookups in the tracking store (retried; the partition waits).", func(s router.RunnerStats) int64 { return s.ArchiveFailures }),
+		counter("lienthong_router_evicted_total", "Closed dossiers that left the router's memory (the tracking store holds them; tombstoned on the state topic).", func(s routing.RunnerStats) int64 { return s.Evicted }),
+		counter("lienthong_router_archive_failures_total", "Failed lookups in the tracking store (retried; the partition waits).", func(s routing.RunnerStats) int64 { return s.ArchiveFailures }),
 	} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("router metrics: %w", err)

@@ -10,9 +10,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lienthong/lienthong/internal/routing"
 	"github.com/lienthong/lienthong/internal/store"
 	"github.com/lienthong/lienthong/internal/tracking"
-	"github.com/lienthong/lienthong/router"
 )
 
 // storeHolder opens the tracking store in the background and keeps trying:
@@ -145,7 +145,7 @@ func (a *App) runProjector(ctx context.Context, st *store.Store) error {
 // memory. While the store is not open, lookups fail and the router waits.
 type archive struct{ h *storeHolder }
 
-func (ar archive) Lookup(ctx context.Context, codes []string) (map[string]router.Archived, error) {
+func (ar archive) Lookup(ctx context.Context, codes []string) (map[string]routing.Archived, error) {
 	st, err := ar.h.get()
 	if err != nil {
 		return nil, fmt.Errorf("tracking store: %w", err)
@@ -154,9 +154,9 @@ func (ar archive) Lookup(ctx context.Context, codes []string) (map[string]router
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]router.Archived, len(m))
+	out := make(map[string]routing.Archived, len(m))
 	for c, b := range m {
-		out[c] = router.Archived{Status: b.Status, Offset: b.Offset}
+		out[c] = routing.Archived{Status: b.Status, Offset: b.Offset}
 	}
 	return out, nil
 }

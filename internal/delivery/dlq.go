@@ -1,6 +1,6 @@
 // Package delivery is the server side of delivery to agencies inside
 // `lienthong serve`: it maps the config to one engine (adapters/delivery)
-// per webhook agency, serves the pull feeds (adapters/pull), and keeps the
+// per webhook agency, serves the pull feeds (internal/pullfeed), and keeps the
 // dead letters: listing them and replaying them, over HTTP for the admin.
 package delivery
 
@@ -20,7 +20,7 @@ import (
 	engine "github.com/lienthong/lienthong/adapters/delivery"
 	"github.com/lienthong/lienthong/internal/auth"
 	"github.com/lienthong/lienthong/internal/kafkabus"
-	"github.com/lienthong/lienthong/internal/problem"
+	"github.com/lienthong/lienthong/problem"
 )
 
 // HeaderReplayed marks a record on a dead-letter topic that says "the dead

@@ -91,7 +91,8 @@ func TestDeadLetterListAndReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	total := adaptertest.Publish(t, b, "VPDK", 4, 3)
+	c := adaptertest.Cluster{Brokers: b.Brokers(), Prefix: b.Options().TopicPrefix}
+	total := adaptertest.Publish(t, c, "VPDK", 4, 3)
 	reg := prometheus.NewRegistry()
 	prom, err := delivery.NewPrometheus(reg)
 	if err != nil {
@@ -99,7 +100,7 @@ func TestDeadLetterListAndReplay(t *testing.T) {
 	}
 	o := adaptertest.Options()
 	o.Metrics = prom
-	adaptertest.Start(t, b, "VPDK", d, o)
+	adaptertest.Start(t, c, "VPDK", d, o)
 	waitFor(t, "the other dossiers", func() bool { return len(sys.received()) == total-3 })
 	waitFor(t, "the metrics", func() bool {
 		return counter(t, reg, "lienthong_delivery_delivered_total") == float64(total-3) &&

@@ -7,11 +7,12 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/lienthong/lienthong/adapters"
 	engine "github.com/lienthong/lienthong/adapters/delivery"
-	"github.com/lienthong/lienthong/adapters/pull"
 	"github.com/lienthong/lienthong/adapters/webhook"
 	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/internal/kafkabus"
+	"github.com/lienthong/lienthong/internal/pullfeed"
 )
 
 // WebhookOptions maps an agency's delivery config to its webhook driver.
@@ -29,11 +30,26 @@ func EngineOptions(a config.Agency) engine.Options {
 	}
 }
 
+// ForBus makes the engine of an agency on the server's bus: its inbox and
+// dead-letter topics, the shared producer, group "lienthong-delivery-<CODE>".
+func ForBus(b *kafkabus.Bus, agency string, d adapters.Driver, o engine.Options) (*engine.Engine, error) {
+	return engine.New(engine.Config{
+		Agency:     agency,
+		Driver:     d,
+		Brokers:    b.Brokers(),
+		Dialer:     b.Dialer(),
+		Writer:     b.Writer(),
+		InboxTopic: b.Topic(kafkabus.InboxTopic(agency)),
+		DLQTopic:   b.Topic(kafkabus.DLQTopic(agency)),
+		Options:    o,
+	})
+}
+
 // Options are the server's hooks for every engine.
 type Options struct {
 	Metrics engine.Metrics
 	Logger  *slog.Logger
-	// CursorKey keys pull cursors (nil: a fixed key, see adapters/pull).
+	// CursorKey keys pull cursors (nil: a fixed key, see internal/pullfeed).
 	CursorKey []byte
 }
 
@@ -44,7 +60,7 @@ type Options struct {
 type Service struct {
 	engines map[string]*engine.Engine
 	drivers []*webhook.Driver
-	Feed    *pull.Feed
+	Feed    *pullfeed.Feed
 	DLQ     *DLQ
 }
 
@@ -65,7 +81,7 @@ func New(cfg *config.Config, b *kafkabus.Bus, o Options) (*Service, error) {
 			}
 			eo := EngineOptions(a)
 			eo.Metrics, eo.Logger = o.Metrics, o.Logger
-			e, err := engine.ForBus(b, a.Code, d, eo)
+			e, err := ForBus(b, a.Code, d, eo)
 			if err != nil {
 				return nil, err
 			}
@@ -73,7 +89,7 @@ func New(cfg *config.Config, b *kafkabus.Bus, o Options) (*Service, error) {
 			s.drivers = append(s.drivers, d)
 		}
 	}
-	s.Feed = pull.NewFeed(b, pull.Options{IsPull: func(a string) bool { return pullMode[a] }, CursorKey: o.CursorKey})
+	s.Feed = pullfeed.NewFeed(b, pullfeed.Options{IsPull: func(a string) bool { return pullMode[a] }, CursorKey: o.CursorKey})
 	s.DLQ = NewDLQ(b, codes)
 	return s, nil
 }

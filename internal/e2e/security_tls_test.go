@@ -10,6 +10,7 @@ import (
 
 	"github.com/lienthong/lienthong/internal/app"
 	"github.com/lienthong/lienthong/internal/kafkabus"
+	"github.com/lienthong/lienthong/internal/kafkabus/embedded"
 	"github.com/lienthong/lienthong/internal/testpki"
 )
 
@@ -129,7 +130,7 @@ func TestSecurityKafkaTLSAndSCRAMEndToEnd(t *testing.T) {
 	pki := testpki.New(t)
 	bsrv := pki.Server("broker")
 	const pw = "kafka-p4ss-for-the-test"
-	emb, err := kafkabus.StartEmbedded(kafkabus.EmbeddedOptions{
+	emb, err := embedded.Start(embedded.Options{
 		SASL: map[string]map[string]string{"SCRAM-SHA-512": {"lienthong": pw}},
 		TLS:  &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{bsrv.Cert}},
 	})

@@ -1,7 +1,7 @@
-// Package kafkabus is lienthong's Kafka plumbing on segmentio/kafka-go: the
-// embedded broker (kfake) for single-node runs, topic creation, a producer set
-// for safety and low latency, and consumers that commit only after the work
-// of a record is durable. Every Kafka read and write in lienthong goes
+// Package kafkabus is lienthong's Kafka plumbing on segmentio/kafka-go:
+// topic creation, a producer set for safety and low latency, and consumers
+// that commit only after the work of a record is durable (the embedded
+// broker for single-node runs is package embedded). Every Kafka read and write in lienthong goes
 // through here, against the embedded broker and Apache Kafka alike: one code
 // path.
 package kafkabus

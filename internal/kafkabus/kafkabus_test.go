@@ -8,6 +8,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/lienthong/lienthong/internal/kafkabus"
+	"github.com/lienthong/lienthong/internal/kafkabus/embedded"
 	"github.com/lienthong/lienthong/internal/kafkabus/kafkatest"
 )
 
@@ -57,7 +58,7 @@ func TestKeyedRecordsShareThePartitionAcrossTopics(t *testing.T) {
 // With a data dir, records and committed offsets survive a broker restart.
 func TestEmbeddedBrokerPersists(t *testing.T) {
 	dir := t.TempDir()
-	e, err := kafkabus.StartEmbedded(kafkabus.EmbeddedOptions{DataDir: dir})
+	e, err := embedded.Start(embedded.Options{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestEmbeddedBrokerPersists(t *testing.T) {
 	_ = b.Close()
 	e.Close()
 
-	e2, err := kafkabus.StartEmbedded(kafkabus.EmbeddedOptions{DataDir: dir, Listen: addr})
+	e2, err := embedded.Start(embedded.Options{DataDir: dir, Listen: addr})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/lienthong/lienthong/internal/app"
 	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/internal/kafkabus"
+	"github.com/lienthong/lienthong/internal/kafkabus/embedded"
 	"github.com/lienthong/lienthong/internal/testpki"
 )
 
@@ -34,7 +35,7 @@ func secureBroker(t *testing.T, serverTLS *tls.Config) string {
 	for _, m := range []string{config.SASLPlain, config.SASLScramSHA256, config.SASLScramSHA512} {
 		users[m] = map[string]string{"lienthong": "s3cret-" + m}
 	}
-	e, err := kafkabus.StartEmbedded(kafkabus.EmbeddedOptions{SASL: users, TLS: serverTLS})
+	e, err := embedded.Start(embedded.Options{SASL: users, TLS: serverTLS})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/lienthong/lienthong/internal/kafkabus"
+	"github.com/lienthong/lienthong/internal/kafkabus/embedded"
 	"github.com/lienthong/lienthong/internal/kafkabus/kafkatest"
 )
 
@@ -18,7 +19,7 @@ import (
 // written after the restart, and reads nothing twice.
 func TestTailSurvivesBrokerRestart(t *testing.T) {
 	dir := t.TempDir()
-	e, err := kafkabus.StartEmbedded(kafkabus.EmbeddedOptions{DataDir: dir})
+	e, err := embedded.Start(embedded.Options{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestTailSurvivesBrokerRestart(t *testing.T) {
 		t.Fatalf("tail ended while the broker was away: %v", err)
 	default:
 	}
-	e2, err := kafkabus.StartEmbedded(kafkabus.EmbeddedOptions{DataDir: dir, Listen: addr})
+	e2, err := embedded.Start(embedded.Options{DataDir: dir, Listen: addr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func TestTailSurvivesBrokerRestart(t *testing.T) {
 // A windowed tail starts each partition at the first record within the
 // window, by record timestamp: a restart reads the window, not the history.
 func TestTailWindow(t *testing.T) {
-	e, err := kafkabus.StartEmbedded(kafkabus.EmbeddedOptions{})
+	e, err := embedded.Start(embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/internal/kafkabus"
+	"github.com/lienthong/lienthong/internal/kafkabus/embedded"
 )
 
 // EnvBrokers names the environment variable with an external cluster.
@@ -35,7 +36,7 @@ func Start(t testing.TB, partitions int, agencies ...string) *kafkabus.Bus {
 	t.Helper()
 	brokers := Brokers()
 	if brokers == nil {
-		e, err := kafkabus.StartEmbedded(kafkabus.EmbeddedOptions{DataDir: t.TempDir()})
+		e, err := embedded.Start(embedded.Options{DataDir: t.TempDir()})
 		if err != nil {
 			t.Fatal(err)
 		}

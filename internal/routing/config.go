@@ -1,25 +1,26 @@
-package router
+package routing
 
 import (
 	"time"
 
 	"github.com/lienthong/lienthong/internal/calendar"
 	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/router"
 )
 
 // FromConfig builds the routes from a loaded config: every procedure with
 // its steps, the receivers resolved (none listed: every receiver agency),
 // and the config's calendar as the clock.
-func FromConfig(c *config.Config) *Routes {
+func FromConfig(c *config.Config) *router.Routes {
 	var receivers []string
 	for _, a := range c.Agencies {
 		if a.Receiver {
 			receivers = append(receivers, a.Code)
 		}
 	}
-	r := &Routes{Procedures: make(map[string]*Procedure, len(c.Procedures)), Clock: CalendarClock{c.Cal()}}
+	r := &router.Routes{Procedures: make(map[string]*router.Procedure, len(c.Procedures)), Clock: CalendarClock{c.Cal()}}
 	for _, p := range c.Procedures {
-		rp := &Procedure{Code: p.Code, Name: p.Name, Deadline: Span(p.Deadline), Receivers: p.Receivers}
+		rp := &router.Procedure{Code: p.Code, Name: p.Name, Deadline: router.Span(p.Deadline), Receivers: p.Receivers}
 		if len(rp.Receivers) == 0 {
 			rp.Receivers = receivers
 		}
@@ -28,7 +29,7 @@ func FromConfig(c *config.Config) *Routes {
 			if name == "" {
 				name = s.ID
 			}
-			rp.Steps = append(rp.Steps, Step{ID: s.ID, Name: name, Agency: s.Agency, Deadline: Span(s.Deadline), After: s.After})
+			rp.Steps = append(rp.Steps, router.Step{ID: s.ID, Name: name, Agency: s.Agency, Deadline: router.Span(s.Deadline), After: s.After})
 		}
 		r.Procedures[p.Code] = rp
 	}
@@ -44,10 +45,10 @@ func AgencyCodes(c *config.Config) []string {
 	return out
 }
 
-// CalendarClock adapts the working-time calendar to Clock.
+// CalendarClock adapts the working-time calendar to router.Clock.
 type CalendarClock struct{ Cal *calendar.Calendar }
 
-func (k CalendarClock) Due(start time.Time, s Span) time.Time {
+func (k CalendarClock) Due(start time.Time, s router.Span) time.Time {
 	return k.Cal.Due(start, calendar.Span(s))
 }
 func (k CalendarClock) Add(t time.Time, d time.Duration) time.Time { return k.Cal.Add(t, d) }

@@ -1,4 +1,8 @@
-package router
+// Package routing runs the router's engine (package router) over Kafka: the
+// consumer-group runner with exactly-once effects, and the routes and clock
+// built from the server's config. It is internal because it is wired to the
+// server's bus and config; the engine itself is public.
+package routing
 
 import (
 	"context"
@@ -14,7 +18,8 @@ import (
 
 	"github.com/lienthong/lienthong/event"
 	"github.com/lienthong/lienthong/internal/kafkabus"
-	"github.com/lienthong/lienthong/internal/problem"
+	"github.com/lienthong/lienthong/problem"
+	"github.com/lienthong/lienthong/router"
 )
 
 // RunnerConfig tunes the runner. Zero values take the defaults.
@@ -73,7 +78,7 @@ type Archived struct {
 // stream pauses) after its outputs.
 type Runner struct {
 	bus    *kafkabus.Bus
-	eng    *Engine
+	eng    *router.Engine
 	cfg    RunnerConfig
 	known  map[string]bool
 	events string
@@ -111,7 +116,7 @@ type RunnerStats struct {
 }
 
 // NewRunner makes a runner; Run starts it.
-func NewRunner(bus *kafkabus.Bus, eng *Engine, cfg RunnerConfig) *Runner {
+func NewRunner(bus *kafkabus.Bus, eng *router.Engine, cfg RunnerConfig) *Runner {
 	if cfg.GroupID == "" {
 		cfg.GroupID = "lienthong-router"
 	}
@@ -193,7 +198,7 @@ type partition struct {
 	r      *Runner
 	gen    *kafka.Generation
 	id     int
-	states map[string]*State
+	states map[string]*router.State
 	// pending are the state records of the last batch: its outputs are
 	// acknowledged, they are not yet written. pendingNext is the offset
 	// after that batch.
@@ -215,7 +220,7 @@ func (r *Runner) runPartition(gctx context.Context, gen *kafka.Generation, id in
 	log := r.cfg.Logger.With("partition", id)
 	// A rebuild can fail transiently (a leader moving, a broker restarting):
 	// retry for a while before giving the partition back to the group.
-	var states map[string]*State
+	var states map[string]*router.State
 	var err error
 	for attempt := 0; attempt < 20; attempt++ {
 		if states, err = r.rebuild(gctx, id); err == nil || gctx.Err() != nil {
@@ -234,7 +239,7 @@ func (r *Runner) runPartition(gctx context.Context, gen *kafka.Generation, id in
 	p := &partition{r: r, gen: gen, id: id, states: states, committed: offset, next: offset, durable: offset, pendingNext: offset,
 		lastCommit: time.Now(), lastEvict: time.Now(), closed: map[string]struct{}{}}
 	for code, st := range states {
-		if Closed(st.Status) {
+		if router.Closed(st.Status) {
 			p.closed[code] = struct{}{}
 		}
 	}
@@ -388,7 +393,7 @@ func (p *partition) apply(gctx context.Context, batch []kafka.Message) error {
 				r.inMemory.Add(1)
 			}
 			p.states[ev.Subject] = n
-			if Closed(n.Status) {
+			if router.Closed(n.Status) {
 				p.closed[n.Code] = struct{}{}
 			}
 			dirty.add(n)
@@ -407,14 +412,14 @@ func (p *partition) apply(gctx context.Context, batch []kafka.Message) error {
 // refuseArchived answers an event for a dossier that left memory closed: a
 // submission of its code again is dossier-exists, anything else
 // dossier-closed, with message.rejected to an agency sender as usual.
-func (r *Runner) refuseArchived(ev event.Event, status string, at time.Time, outs *[]kafka.Message, cause kafka.Message) *Rejection {
-	stub := &State{Code: ev.Subject, Status: status}
-	if !Closed(status) {
+func (r *Runner) refuseArchived(ev event.Event, status string, at time.Time, outs *[]kafka.Message, cause kafka.Message) *router.Rejection {
+	stub := &router.State{Code: ev.Subject, Status: status}
+	if !router.Closed(status) {
 		// Only closed dossiers are ever evicted; an open one in the archive
 		// but not here means the state topic lost it. Refuse rather than
 		// route it on an empty state.
 		r.cfg.Logger.Error("router: dossier in the archive but not in the state topic; its events are refused", "dossier", ev.Subject, "status", status)
-		stub.Status = StatusRejected
+		stub.Status = router.StatusRejected
 	}
 	_, res, rej := r.eng.Apply(stub, ev, at)
 	*outs = r.appendOutputs(*outs, res, cause)
@@ -483,7 +488,7 @@ func (p *partition) evict(gctx context.Context) error {
 			delete(p.closed, code)
 			continue
 		}
-		if !ok || a.Offset < st.Offset || !Closed(a.Status) {
+		if !ok || a.Offset < st.Offset || !router.Closed(a.Status) {
 			continue // the store has not caught up yet
 		}
 		tombs = append(tombs, kafka.Message{Topic: p.r.state, Key: []byte(code)})
@@ -528,7 +533,7 @@ func (p *partition) tick(gctx context.Context) error {
 func (p *partition) persist(gctx context.Context, outs []kafka.Message, dirty *dirtySet) error {
 	states := make([]kafka.Message, 0, len(dirty.list))
 	for _, st := range dirty.list {
-		states = append(states, kafka.Message{Topic: p.r.state, Key: []byte(st.Code), Value: EncodeState(st),
+		states = append(states, kafka.Message{Topic: p.r.state, Key: []byte(st.Code), Value: router.EncodeState(st),
 			Headers: []kafka.Header{{Key: kafkabus.HeaderContentType, Value: []byte("application/json")}}})
 	}
 	nOuts := len(outs)
@@ -640,13 +645,13 @@ func (p *partition) commit(force bool) {
 	p.committed = p.durable
 }
 
-func (r *Runner) appendOutputs(recs []kafka.Message, outs []Output, cause kafka.Message) []kafka.Message {
+func (r *Runner) appendOutputs(recs []kafka.Message, outs []router.Output, cause kafka.Message) []kafka.Message {
 	for _, o := range outs {
 		var value []byte
 		if o.Forward && cause.Value != nil {
 			value = cause.Value // relayed byte for byte
 		} else {
-			value = EncodeEvent(o.Event)
+			value = router.EncodeEvent(o.Event)
 		}
 		var hs []kafka.Header
 		if tp := kafkabus.Header(cause, kafkabus.HeaderTraceparent); tp != "" {
@@ -691,8 +696,8 @@ func acceptedAt(m kafka.Message, ev event.Event) time.Time {
 // number from the start to its high-water mark. For each dossier the state
 // with the highest applied offset wins (the latest written on a tie), which
 // also shields against a stale write landing late.
-func (r *Runner) rebuild(ctx context.Context, id int) (map[string]*State, error) {
-	states := map[string]*State{}
+func (r *Runner) rebuild(ctx context.Context, id int) (map[string]*router.State, error) {
+	states := map[string]*router.State{}
 	first, hwm, err := partitionBounds(ctx, r.bus, r.state, id)
 	if err != nil || hwm <= first {
 		return states, err
@@ -711,7 +716,7 @@ func (r *Runner) rebuild(ctx context.Context, id int) (map[string]*State, error)
 			// A tombstone: the dossier closed and the archive holds it.
 			delete(states, string(m.Key))
 		} else {
-			var st State
+			var st router.State
 			if err := json.Unmarshal(m.Value, &st); err == nil && st.Code != "" {
 				if old := states[st.Code]; old == nil || st.Offset >= old.Offset {
 					states[st.Code] = &st
@@ -737,12 +742,12 @@ func partitionBounds(ctx context.Context, bus *kafkabus.Bus, topic string, id in
 // dirtySet keeps the states changed in a batch, once each, in order.
 type dirtySet struct {
 	idx  map[string]int
-	list []*State
+	list []*router.State
 }
 
 func newDirtySet() *dirtySet { return &dirtySet{idx: map[string]int{}} }
 
-func (d *dirtySet) add(st *State) {
+func (d *dirtySet) add(st *router.State) {
 	if i, ok := d.idx[st.Code]; ok {
 		d.list[i] = st
 		return

@@ -1,4 +1,4 @@
-package pull_test
+package pullfeed_test
 
 import (
 	"context"
@@ -15,12 +15,13 @@ import (
 	"github.com/lienthong/lienthong/internal/auth"
 	"github.com/lienthong/lienthong/internal/kafkabus"
 	"github.com/lienthong/lienthong/internal/kafkabus/kafkatest"
+	"github.com/lienthong/lienthong/internal/pullfeed"
 )
 
 // server serves the feed behind a toy auth middleware: the bearer token is
 // the agency code, "admin" is the admin.
 func server(t *testing.T, b *kafkabus.Bus, pullAgencies ...string) string {
-	f := pull.NewFeed(b, pull.Options{IsPull: func(a string) bool {
+	f := pullfeed.NewFeed(b, pullfeed.Options{IsPull: func(a string) bool {
 		for _, p := range pullAgencies {
 			if p == a {
 				return true
@@ -40,6 +41,11 @@ func server(t *testing.T, b *kafkabus.Bus, pullAgencies ...string) string {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// cluster names b's cluster for adaptertest's helpers.
+func cluster(b *kafkabus.Bus) adaptertest.Cluster {
+	return adaptertest.Cluster{Brokers: b.Brokers(), Prefix: b.Options().TopicPrefix}
 }
 
 type evt struct{ ID, Subject string }
@@ -78,7 +84,7 @@ func readAll(t *testing.T, c *pull.Client, cursor string, limit int) ([]adaptert
 func TestFeedDeliversEverythingInOrderAndResumes(t *testing.T) {
 	b := kafkatest.Start(t, 3, "HCC")
 	url := server(t, b, "HCC")
-	total := adaptertest.Publish(t, b, "HCC", 7, 10)
+	total := adaptertest.Publish(t, cluster(b), "HCC", 7, 10)
 	c := &pull.Client{BaseURL: url, Agency: "HCC", Token: "HCC"}
 
 	got, cursor, pages := readAll(t, c, "", 9)
@@ -98,7 +104,7 @@ func TestFeedDeliversEverythingInOrderAndResumes(t *testing.T) {
 	}
 
 	// A later batch: resuming from the saved cursor yields exactly the new events.
-	adaptertest.Publish(t, b, "HCC", 2, 1) // ids HCC-...-0001/1 and -0002/1 again: new records
+	adaptertest.Publish(t, cluster(b), "HCC", 2, 1) // ids HCC-...-0001/1 and -0002/1 again: new records
 	more, _, _ := readAll(t, c, cursor, 100)
 	if len(more) != 2 {
 		t.Fatalf("after the cursor: %d events, want 2", len(more))
@@ -131,7 +137,7 @@ func TestFeedLongPoll(t *testing.T) {
 	// An event arrives during the wait: the call returns with it, early.
 	go func() {
 		time.Sleep(300 * time.Millisecond)
-		adaptertest.Publish(t, b, "HCC", 1, 1)
+		adaptertest.Publish(t, cluster(b), "HCC", 1, 1)
 	}()
 	start = time.Now()
 	page, err = c.Next(context.Background(), first.Next, 10, 10*time.Second)
@@ -146,7 +152,7 @@ func TestFeedLongPoll(t *testing.T) {
 func TestFeedRefusals(t *testing.T) {
 	b := kafkatest.Start(t, 2, "HCC", "THUE", "VPDK")
 	url := server(t, b, "HCC", "THUE")
-	adaptertest.Publish(t, b, "THUE", 1, 1)
+	adaptertest.Publish(t, cluster(b), "THUE", 1, 1)
 	thue := &pull.Client{BaseURL: url, Agency: "THUE", Token: "THUE"}
 	page, err := thue.Next(context.Background(), "", 10, 0)
 	if err != nil || len(page.Events) != 1 {

@@ -1,4 +1,4 @@
-// Package pull is the inbox feed for agencies in pull mode, which read their
+// Package pullfeed serves the inbox feed of agencies in pull mode, which read their
 // events over HTTP from behind a firewall (DESIGN.md sections 6 and 7):
 //
 //	GET /v1/agencies/{code}/inbox?after=<cursor>&limit=&wait=
@@ -24,7 +24,9 @@
 //   - Events of one dossier come in order (one partition, read in order);
 //     across dossiers there is no order. Each answer shares limit fairly
 //     among partitions with news first.
-package pull
+//
+// It is the server's half; agencies use the client in adapters/pull.
+package pullfeed
 
 import (
 	"context"
@@ -40,16 +42,10 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/lienthong/lienthong/adapters/pull"
 	"github.com/lienthong/lienthong/internal/auth"
 	"github.com/lienthong/lienthong/internal/kafkabus"
-	"github.com/lienthong/lienthong/internal/problem"
-)
-
-// Limits of the query parameters.
-const (
-	DefaultLimit = 100
-	MaxLimit     = 1000
-	MaxWait      = 30 * time.Second
+	"github.com/lienthong/lienthong/problem"
 )
 
 // Options configure a Feed.
@@ -61,12 +57,6 @@ type Options struct {
 	CursorKey []byte
 	// PollInterval is how often a long poll looks for news; 200ms.
 	PollInterval time.Duration
-}
-
-// Page is one answer of the feed.
-type Page struct {
-	Events []json.RawMessage `json:"events"`
-	Next   string            `json:"next"`
 }
 
 // Feed serves the pull inboxes of one bus.
@@ -147,11 +137,11 @@ func (f *Feed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func parseLimit(s string) (int, error) {
 	if s == "" {
-		return DefaultLimit, nil
+		return pull.DefaultLimit, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > MaxLimit {
-		return 0, fmt.Errorf("limit must be an integer from 1 to %d", MaxLimit)
+	if err != nil || n < 1 || n > pull.MaxLimit {
+		return 0, fmt.Errorf("limit must be an integer from 1 to %d", pull.MaxLimit)
 	}
 	return n, nil
 }
@@ -168,32 +158,32 @@ func parseWait(s string) (time.Duration, error) {
 		}
 		d = time.Duration(n) * time.Second
 	}
-	if d < 0 || d > MaxWait {
-		return 0, fmt.Errorf("wait must be from 0 to %s", MaxWait)
+	if d < 0 || d > pull.MaxWait {
+		return 0, fmt.Errorf("wait must be from 0 to %s", pull.MaxWait)
 	}
 	return d, nil
 }
 
 // Read returns up to limit events of the agency's inbox after cursor,
 // waiting up to wait for the first one.
-func (f *Feed) Read(ctx context.Context, agency, cursor string, limit int, wait time.Duration) (Page, error) {
+func (f *Feed) Read(ctx context.Context, agency, cursor string, limit int, wait time.Duration) (pull.Page, error) {
 	topic := f.bus.Topic(kafkabus.InboxTopic(agency))
 	offs, err := decodeCursor(f.o.CursorKey, topic, cursor)
 	if err != nil {
-		return Page{}, err
+		return pull.Page{}, err
 	}
-	if limit <= 0 || limit > MaxLimit {
-		limit = DefaultLimit
+	if limit <= 0 || limit > pull.MaxLimit {
+		limit = pull.DefaultLimit
 	}
 	parts, err := f.partitions(ctx, topic)
 	if err != nil {
-		return Page{}, err
+		return pull.Page{}, err
 	}
 	deadline := time.Now().Add(wait)
 	for {
 		first, last, err := f.bounds(ctx, topic, parts)
 		if err != nil {
-			return Page{}, err
+			return pull.Page{}, err
 		}
 		var news []int
 		for _, p := range parts {
@@ -207,18 +197,18 @@ func (f *Feed) Read(ctx context.Context, agency, cursor string, limit int, wait 
 		if len(news) > 0 {
 			events, err := f.fetch(ctx, topic, news, offs, last, limit)
 			if err != nil {
-				return Page{}, err
+				return pull.Page{}, err
 			}
-			return Page{Events: events, Next: encodeCursor(f.o.CursorKey, topic, offs)}, nil
+			return pull.Page{Events: events, Next: encodeCursor(f.o.CursorKey, topic, offs)}, nil
 		}
 		if !time.Now().Before(deadline) {
-			return Page{Events: []json.RawMessage{}, Next: encodeCursor(f.o.CursorKey, topic, offs)}, nil
+			return pull.Page{Events: []json.RawMessage{}, Next: encodeCursor(f.o.CursorKey, topic, offs)}, nil
 		}
 		t := time.NewTimer(min(f.o.PollInterval, time.Until(deadline)))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return Page{}, ctx.Err()
+			return pull.Page{}, ctx.Err()
 		case <-t.C:
 		}
 	}

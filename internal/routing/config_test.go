@@ -1,4 +1,4 @@
-package router
+package routing
 
 import (
 	"testing"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/lienthong/lienthong/event"
 	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/router"
 )
 
 // The example config's routes drive the engine with the real calendar.
@@ -22,14 +23,17 @@ func TestFromConfigExample(t *testing.T) {
 	if len(AgencyCodes(c)) != len(c.Agencies) {
 		t.Fatal("agency codes")
 	}
-	e := NewEngine(routes)
+	e := router.NewEngine(routes)
 	vn := time.FixedZone("ICT", 7*3600)
 	at := time.Date(2026, 3, 3, 8, 15, 0, 0, vn) // a Tuesday, office hours
 	ev := submitEv("HCC", "HCC-20260303-0001", "1.004227", "s")
 	ev.Data = []byte(`{"code":"HCC-20260303-0001","procedure":"1.004227","received_at":"2026-03-03T08:15:00+07:00"}`)
-	st, outs := mustApply(t, e, nil, ev, at)
+	st, outs, rej := e.Apply(nil, ev, at)
+	if rej != nil {
+		t.Fatalf("submission refused: %v", rej)
+	}
 	if len(outs) != 3 || outs[2].Event.Type != event.Assigned || outs[2].To != "VPDK" {
-		t.Fatalf("outputs %q", summary(outs))
+		t.Fatalf("outputs %+v", outs)
 	}
 	// Five working days from Tuesday 08:15 is the next Tuesday 08:15;
 	// ten is Tuesday two weeks on.

@@ -1,4 +1,8 @@
-package kafkabus
+// Package embedded is the in-process Kafka-protocol broker (the patched
+// kfake of third_party/kfake) used when no brokers are configured, and by
+// tests. It is a package of its own so that importers of the Kafka plumbing
+// (internal/kafkabus, adapters/delivery) do not link the broker or franz-go.
+package embedded
 
 import (
 	"crypto/tls"
@@ -6,19 +10,18 @@ import (
 	"net"
 	"os"
 
-	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/lienthong/lienthong/third_party/kfake"
 )
 
-// Embedded is the in-process Kafka-protocol broker used when no brokers are
-// configured. lienthong talks to it over TCP through kafka-go, exactly as to
-// Apache Kafka.
-type Embedded struct {
+// Broker is a running embedded broker. lienthong talks to it over TCP
+// through kafka-go, exactly as to Apache Kafka.
+type Broker struct {
 	cluster *kfake.Cluster
 	addr    string
 }
 
-// EmbeddedOptions configure the embedded broker. Zero values are fine.
-type EmbeddedOptions struct {
+// Options configure the embedded broker. Zero values are fine.
+type Options struct {
 	DataDir string // "" keeps everything in memory (tests of the plumbing only)
 	Listen  string // host:port, "127.0.0.1:0" picks a free port
 	// SASL users (mechanism -> user -> password) and a TLS server config, to
@@ -30,10 +33,10 @@ type EmbeddedOptions struct {
 	SyncWrites bool
 }
 
-// StartEmbedded starts a one-broker kfake cluster. With a DataDir, topics,
+// Start starts a one-broker kfake cluster. With a DataDir, topics,
 // records and committed offsets survive a restart of the process (a SIGKILL
 // included: segments are appended as they are written).
-func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
+func Start(o Options) (*Broker, error) {
 	listen := o.Listen
 	if listen == "" {
 		listen = "127.0.0.1:0"
@@ -74,11 +77,11 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 		c.Close()
 		return nil, fmt.Errorf("start embedded broker on %s: no listener", listen)
 	}
-	return &Embedded{cluster: c, addr: addrs[0]}, nil
+	return &Broker{cluster: c, addr: addrs[0]}, nil
 }
 
 // Addr is the broker's host:port.
-func (e *Embedded) Addr() string { return e.addr }
+func (e *Broker) Addr() string { return e.addr }
 
 // Close stops the broker and saves its state.
-func (e *Embedded) Close() { e.cluster.Close() }
+func (e *Broker) Close() { e.cluster.Close() }

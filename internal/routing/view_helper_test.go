@@ -1,4 +1,4 @@
-package router
+package routing
 
 import (
 	"context"
@@ -8,18 +8,19 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/lienthong/lienthong/internal/kafkabus"
+	"github.com/lienthong/lienthong/router"
 )
 
 // View tails the whole state topic into memory: the tests' way to see what
 // the runner wrote (tracking itself reads the store, internal/tracking).
 type View struct {
 	mu       sync.RWMutex
-	dossiers map[string]*State
+	dossiers map[string]*router.State
 	tailer   *kafkabus.Tail
 }
 
 func newView(bus *kafkabus.Bus) *View {
-	v := &View{dossiers: map[string]*State{}}
+	v := &View{dossiers: map[string]*router.State{}}
 	v.tailer = bus.NewTail(bus.Topic(kafkabus.TopicState), func(m kafka.Message) { v.put(m) })
 	return v
 }
@@ -41,7 +42,7 @@ func (v *View) put(m kafka.Message) {
 	if m.Value == nil {
 		return // a tombstone: the dossier closed and left the router; keep its last state
 	}
-	var st State
+	var st router.State
 	if err := json.Unmarshal(m.Value, &st); err != nil || st.Code == "" {
 		return
 	}
@@ -50,7 +51,7 @@ func (v *View) put(m kafka.Message) {
 	}
 }
 
-func (v *View) Get(code string) (*State, bool) {
+func (v *View) Get(code string) (*router.State, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	st, ok := v.dossiers[code]

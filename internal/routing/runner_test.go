@@ -1,4 +1,4 @@
-package router
+package routing
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"github.com/lienthong/lienthong/event"
 	"github.com/lienthong/lienthong/internal/kafkabus"
 	"github.com/lienthong/lienthong/internal/kafkabus/kafkatest"
+	"github.com/lienthong/lienthong/router"
 )
 
 // record is one record read back from a topic.
@@ -85,7 +86,7 @@ type scenario struct {
 }
 
 func buildScenario(t testing.TB, bus *kafkabus.Bus, dossiers int) *scenario {
-	e := NewEngine(testRoutes())
+	e := router.NewEngine(testRoutes())
 	sc := &scenario{expected: map[string][]byte{}, final: map[string]string{}}
 	topic := bus.Topic(kafkabus.TopicEvents)
 	n := 0
@@ -109,16 +110,16 @@ func buildScenario(t testing.TB, bus *kafkabus.Bus, dossiers int) *scenario {
 		case i%5 == 0: // a duplicate
 			evs = append(evs[:2:2], append([]event.Event{evs[1]}, evs[2:]...)...)
 		}
-		var st *State
+		var st *router.State
 		for k, ev := range evs {
 			at := t0.Add(time.Duration(i)*time.Minute + time.Duration(k)*time.Second)
-			var outs []Output
+			var outs []router.Output
 			st, outs, _ = e.Apply(st, ev, at)
 			value, _ := json.Marshal(ev)
 			for _, o := range outs {
 				b := value
 				if !o.Forward {
-					b = EncodeEvent(o.Event)
+					b = router.EncodeEvent(o.Event)
 				}
 				sc.expected[o.To+"/"+o.Event.ID] = b
 			}
@@ -158,7 +159,7 @@ func startRunner(t testing.TB, bus *kafkabus.Bus, cfg RunnerConfig) (*Runner, fu
 		cfg.GroupID = "router-test"
 	}
 	cfg.Agencies = testAgencies
-	r := NewRunner(bus, NewEngine(testRoutes()), cfg)
+	r := NewRunner(bus, router.NewEngine(testRoutes()), cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()

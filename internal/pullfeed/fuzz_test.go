@@ -1,4 +1,4 @@
-package pull
+package pullfeed
 
 import (
 	"encoding/base64"
