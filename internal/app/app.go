@@ -306,6 +306,7 @@ func BusOptions(k config.Kafka) (kafkabus.Options, error) {
 func (a *App) startGateway(ctx context.Context) {
 	a.index = gateway.NewIndex()
 	window := a.Config.Gateway.DuplicateWindow.Duration
+	a.index.SetWindow(window)
 	a.tail = a.Bus.NewTail(a.Bus.Topic(kafkabus.TopicEvents), a.index.Observe).WithLogger(a.Log).Window(window, nil)
 	a.Go("idempotency index", a.tail.Run, ctx)
 	a.Go("idempotency index pruning", func(ctx context.Context) error {

@@ -62,6 +62,8 @@ func registerRouterMetrics(reg prometheus.Registerer, r *routing.Runner) error {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lienthong_router_dossiers_in_memory", Help: "Dossiers the router holds in memory: the open ones, and closed ones until the tracking store has them."}, func() float64 { return float64(r.Stats().InMemory) }),
 		counter("lienthong_router_evicted_total", "Closed dossiers that left the router's memory (the tracking store holds them; tombstoned on the state topic).", func(s routing.RunnerStats) int64 { return s.Evicted }),
 		counter("lienthong_router_archive_failures_total", "Failed lookups in the tracking store (retried; the partition waits).", func(s routing.RunnerStats) int64 { return s.ArchiveFailures }),
+		counter("lienthong_router_archive_waits_total", "Times a partition stopped reading because too many closed dossiers waited for the tracking store.", func(s routing.RunnerStats) int64 { return s.ArchiveWaits }),
+		counter("lienthong_router_skipped_records_total", "Records of the events topic deleted before the router read them (accepted, never routed): retention shorter than the router's lag.", func(s routing.RunnerStats) int64 { return s.Skipped }),
 	} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("router metrics: %w", err)

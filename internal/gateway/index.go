@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"maps"
 	"sync"
 	"time"
 
@@ -34,6 +35,7 @@ type Index struct {
 	codes    map[string]string       // dossier code -> key of its submission
 	pending  map[string]*reservation // keys being written now
 	pcodes   map[string]*reservation // dossier codes being written now
+	window   time.Duration           // 0: keep everything observed
 }
 
 type entry struct {
@@ -45,6 +47,15 @@ type entry struct {
 type reservation struct {
 	hash [sha256.Size]byte
 	done chan struct{}
+}
+
+// SetWindow makes Observe ignore records accepted more than d ago: a tail
+// may read older ones (record timestamps are the producer's), and a Go map
+// does not shrink once they are in.
+func (ix *Index) SetWindow(d time.Duration) {
+	ix.mu.Lock()
+	ix.window = d
+	ix.mu.Unlock()
 }
 
 // NewIndex returns an empty index.
@@ -221,8 +232,11 @@ func (ix *Index) Observe(m kafka.Message) {
 		code = ev.Subject
 	}
 	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.window > 0 && at.Before(time.Now().Add(-ix.window)) {
+		return // older than the window: the store answers for its code
+	}
 	ix.addLocked(indexKey(ev.Source, ev.ID), code, entry{hash: sha256.Sum256(m.Value), subject: ev.Subject, acceptedAt: at})
-	ix.mu.Unlock()
 }
 
 // Prune forgets the events and codes accepted before t (the window's start).
@@ -242,7 +256,21 @@ func (ix *Index) Prune(t time.Time) int {
 			delete(ix.codes, code)
 		}
 	}
+	// A Go map keeps its buckets after deletes: copy it once most of it is
+	// gone, so memory follows the window after a burst.
+	if n > 0 && n >= 2*len(ix.accepted) {
+		ix.accepted = compact(ix.accepted)
+		ix.codes = compact(ix.codes)
+	}
 	return n
+}
+
+// compact copies m into a map sized for what it holds (maps.Clone may keep
+// the old size).
+func compact[V any](m map[string]V) map[string]V {
+	out := make(map[string]V, len(m))
+	maps.Copy(out, m)
+	return out
 }
 
 // knownCode reports whether the index holds code (accepted or being written).

@@ -47,6 +47,11 @@ type RunnerConfig struct {
 	// EvictEvery spaces the checks that evict closed dossiers the archive
 	// holds; default 2 s.
 	EvictEvery time.Duration
+	// MaxClosed bounds the closed dossiers a partition holds while the
+	// archive catches up (default 20,000): past it the partition stops
+	// reading until eviction makes room, so memory stays bounded when the
+	// tracking store is slower than routing.
+	MaxClosed int
 }
 
 // Archive holds the dossiers the router no longer keeps in memory: closed
@@ -90,6 +95,7 @@ type Runner struct {
 	records, applied, refused, outputs, states, batches, ticks atomic.Int64
 	writeFailures, writeRefusals                               atomic.Int64
 	evicted, archiveLookups, archiveFailures                   atomic.Int64
+	skipped, waits                                             atomic.Int64
 	inMemory                                                   atomic.Int64
 	running                                                    atomic.Int32
 }
@@ -109,8 +115,14 @@ type RunnerStats struct {
 	WriteRefusals int64
 	// InMemory is the dossiers held in memory now; Evicted those that left
 	// it closed (they live in the archive).
-	InMemory        int64
-	Evicted         int64
+	InMemory int64
+	Evicted  int64
+	// Skipped counts records the router never saw: offsets missing from
+	// the events topic (retention deleted them before they were routed).
+	Skipped int64
+	// ArchiveWaits counts the times a partition stopped reading because
+	// MaxClosed closed dossiers waited for the archive.
+	ArchiveWaits    int64
 	ArchiveLookups  int64
 	ArchiveFailures int64
 }
@@ -141,6 +153,9 @@ func NewRunner(bus *kafkabus.Bus, eng *router.Engine, cfg RunnerConfig) *Runner 
 	if cfg.EvictEvery <= 0 {
 		cfg.EvictEvery = 2 * time.Second
 	}
+	if cfg.MaxClosed <= 0 {
+		cfg.MaxClosed = 20000
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -163,7 +178,8 @@ func NewRunner(bus *kafkabus.Bus, eng *router.Engine, cfg RunnerConfig) *Runner 
 func (r *Runner) Stats() RunnerStats {
 	return RunnerStats{Records: r.records.Load(), Applied: r.applied.Load(), Refused: r.refused.Load(), Outputs: r.outputs.Load(), States: r.states.Load(),
 		Batches: r.batches.Load(), Partitions: r.running.Load(), WriteFailures: r.writeFailures.Load(), WriteRefusals: r.writeRefusals.Load(),
-		InMemory: r.inMemory.Load(), Evicted: r.evicted.Load(), ArchiveLookups: r.archiveLookups.Load(), ArchiveFailures: r.archiveFailures.Load()}
+		InMemory: r.inMemory.Load(), Evicted: r.evicted.Load(), ArchiveLookups: r.archiveLookups.Load(), ArchiveFailures: r.archiveFailures.Load(),
+		Skipped: r.skipped.Load(), ArchiveWaits: r.waits.Load()}
 }
 
 // Run joins the group and routes until ctx ends; then it finishes the batch
@@ -212,6 +228,7 @@ type partition struct {
 	// once the archive holds their final state.
 	closed    map[string]struct{}
 	lastEvict time.Time
+	waiting   bool // stopped reading for MaxClosed (logged once per wait)
 }
 
 func (r *Runner) runPartition(gctx context.Context, gen *kafka.Generation, id int, offset int64) {
@@ -259,6 +276,31 @@ func (r *Runner) runPartition(gctx context.Context, gen *kafka.Generation, id in
 			// for traffic longer than a batch would.
 			until = time.Now().Add(r.cfg.BatchWait)
 		}
+		if r.cfg.Archive != nil && len(p.closed) >= r.cfg.MaxClosed {
+			// Back-pressure: the archive is behind; make room first.
+			if err := p.flush(gctx); err != nil {
+				log.Error("router: state write abandoned", "err", err)
+				return
+			}
+			if err := p.evict(gctx); err != nil {
+				log.Error("router: eviction abandoned", "err", err)
+				return
+			}
+			if len(p.closed) >= r.cfg.MaxClosed {
+				if r.waits.Add(1); !p.waiting {
+					p.waiting = true
+					log.Warn("router: partition waits for the tracking store to record closed dossiers", "closed_in_memory", len(p.closed))
+				}
+				sleep(gctx, r.cfg.EvictEvery)
+				p.lastEvict = time.Now()
+				if gctx.Err() != nil {
+					p.commit(true)
+					return
+				}
+				continue
+			}
+		}
+		p.waiting = false
 		batch, err := r.fetchBatch(gctx, rd, until)
 		if err != nil && gctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
 			log.Error("router: fetch", "err", err)
@@ -328,6 +370,13 @@ func (r *Runner) fetchBatch(gctx context.Context, rd *kafka.Reader, until time.T
 // outputs first, then states, then (later) the offset.
 func (p *partition) apply(gctx context.Context, batch []kafka.Message) error {
 	r := p.r
+	if first := batch[0].Offset; p.next >= 0 && first > p.next {
+		// kafka-go moves past records deleted under it without an error:
+		// say so, they were accepted and are not routed.
+		r.skipped.Add(first - p.next)
+		r.cfg.Logger.Error("router: records of the events topic were deleted before they were routed (retention shorter than the router's lag?)",
+			"partition", p.id, "from", p.next, "to", first, "missing", first-p.next)
+	}
 	var outs []kafka.Message
 	dirty := newDirtySet()
 	evs := make([]event.Event, len(batch))
