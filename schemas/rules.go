@@ -90,6 +90,17 @@ func checkSubmission(obj map[string]any, now time.Time, skew time.Duration) []Er
 	return errs
 }
 
+// CodeDate returns the receipt date in a dossier code (AGENCY-YYYYMMDD-N),
+// as midnight UTC of that day.
+func CodeDate(code string) (time.Time, bool) {
+	_, date, ok := splitCode(code)
+	if !ok {
+		return time.Time{}, false
+	}
+	d, err := time.Parse("20060102", date)
+	return d, err == nil
+}
+
 // splitCode returns a dossier code's agency prefix and date (the pattern of
 // defs.json: AGENCY-YYYYMMDD-SEQUENCE).
 func splitCode(code string) (prefix, date string, ok bool) {

@@ -338,6 +338,7 @@ func (a *App) startGateway(ctx context.Context) {
 		Topic:        a.Bus.Topic(kafkabus.TopicEvents),
 		Index:        a.index,
 		PastCodes:    a.pastCodes,
+		Window:       window,
 		Ready:        indexReady,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes,
 		MaxClockSkew: a.Config.Gateway.MaxClockSkew.Duration,

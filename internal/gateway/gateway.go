@@ -46,7 +46,10 @@ type Options struct {
 	// window (the tracking store). nil: only the window is checked. When it
 	// fails, the submission goes on: the router, the authority, refuses a
 	// reused code with message.rejected.
-	PastCodes    func(ctx context.Context, codes []string) (map[string]bool, error)
+	PastCodes func(ctx context.Context, codes []string) (map[string]bool, error)
+	// Window is the index's duplicate window: a code dated inside it cannot
+	// have been submitted before it, so PastCodes is not asked about it.
+	Window       time.Duration
 	Ready        func() bool // false: 503, e.g. while the index catches up
 	MaxBodyBytes int64
 	MaxClockSkew time.Duration // how far in the future a time may lie; default schemas.DefaultClockSkew
@@ -492,10 +495,19 @@ func (g *Gateway) pastCodes(ctx context.Context, evs []checked) *problem.Details
 		return nil
 	}
 	var codes []string
+	// A code is dated with its receipt day and submitted on or after it: if
+	// that day is inside the window (a day's margin for time zones), any
+	// earlier submission of it is in the index. Fresh codes, nearly all of
+	// them, then cost no store query.
+	recent := g.o.Now().Add(-g.o.Window + 48*time.Hour)
 	for _, c := range evs {
-		if c.code != "" && !g.o.Index.knownCode(c.code) {
-			codes = append(codes, c.code)
+		if c.code == "" || g.o.Index.knownCode(c.code) {
+			continue
 		}
+		if d, ok := schemas.CodeDate(c.code); ok && g.o.Window > 0 && d.After(recent) {
+			continue
+		}
+		codes = append(codes, c.code)
 	}
 	if len(codes) == 0 {
 		return nil
