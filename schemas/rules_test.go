@@ -22,6 +22,10 @@ func TestCheckJSON(t *testing.T) {
 		{"escaped pointer", `{"a/b":{"~":1,"~":2}}`, "/a~1b/~0", true},
 		{"key equal to a string value", `{"a":"b","b":1}`, "", false},
 		{"invalid JSON is left to the parser", `{"a":`, "", false},
+		{"escaped repeat", `{"a":1,"\u0061":2}`, "/a", true},
+		{"braces and quotes in strings", `{"a":"}{\",\"a\":","b":["{\"b\":1"]}`, "", false},
+		{"repeat after many keys", `{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k3":3}`, "/k3", true},
+		{"many keys, none repeated", `{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k18":18}`, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := CheckJSON([]byte(tc.in))
@@ -101,4 +105,20 @@ func TestAgencyCodePatternMatchesDefs(t *testing.T) {
 			t.Errorf("defs.json $defs/%s pattern %q, want %q", name, got, pattern)
 		}
 	}
+}
+
+// The fast test and the walk that locates agree on any input.
+func FuzzDuplicateKey(f *testing.F) {
+	for _, s := range []string{`{"a":1,"a":2}`, `{"a":{"b":[{"c":1,"c":2}]}}`, `[{"x":"\"x\":"}]`, `{"a":1,"\u0061":2}`, `{}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return
+		}
+		_, _, slow := duplicateKey(b)
+		if fast := hasDuplicateKey(b); fast != slow {
+			t.Fatalf("hasDuplicateKey %v, duplicateKey %v on %q", fast, slow, b)
+		}
+	})
 }

@@ -128,7 +128,7 @@ func submitLoad(base, token string, clients int, warmup, duration time.Duration,
 	tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, IdleConnTimeout: time.Minute}
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	return phase(clients, warmup, duration, "", func(w, seq int) error {
-		code := fmt.Sprintf("HCC-20260303-%03d%06d", w, seq)
+		code := fmt.Sprintf("HCC-%s-%03d%06d", today, w, seq)
 		body := render(fmt.Sprintf("p-%x-%d-%d", run0, w, seq), code)
 		if seq%2 == 1 {
 			body = bytes.Replace(body, []byte(`"procedure":"1.004227"`), []byte(`"procedure":"1.001193"`), 1)
