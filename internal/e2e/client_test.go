@@ -100,7 +100,10 @@ func TestClient(t *testing.T) {
 				t.Errorf("event %s read twice", ev.ID)
 			}
 			ids[ev.ID] = true
-			if seen.Add(1) >= stopAfter {
+			// Only the status changes are counted: the dossiers were
+			// received in March, so overdue notices also arrive, when the
+			// router's timer fires.
+			if ev.Type == event.StatusChanged && seen.Add(1) >= stopAfter {
 				stop()
 			}
 			return nil
@@ -121,7 +124,7 @@ func TestClient(t *testing.T) {
 	}
 	consume(8) // 4 receipts x 2 status changes
 	if seen.Load() != 8 {
-		t.Fatalf("read %d events, want 8", seen.Load())
+		t.Fatalf("read %d status changes, want 8", seen.Load())
 	}
 	// A refusal ends Consume: the admin may not read an agency's inbox.
 	if err := admin.Consume(ctx, "HCC", client.FileCursor(filepath.Join(t.TempDir(), "c")), client.ConsumeOptions{}, nil); !errors.As(err, &p) || p.Status != http.StatusForbidden {
