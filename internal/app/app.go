@@ -460,6 +460,9 @@ func (a *App) Stop(ctx context.Context) {
 	case <-ctx.Done():
 		a.Log.Warn("shutdown deadline passed with workers still running")
 	}
+	if a.store != nil {
+		a.store.close() // after the projector and the router stopped using it
+	}
 	a.closeBus()
 }
 

@@ -19,16 +19,15 @@ import (
 // a database that is not up yet (or is being restarted) does not stop the
 // process. Until it opens, tracking answers 503 and /readyz says why.
 type storeHolder struct {
-	mu   sync.Mutex
-	st   *store.Store
-	err  error
-	open chan struct{} // closed once st is set
+	mu  sync.Mutex
+	st  *store.Store
+	err error
 }
 
 var errStoreOpening = errors.New("opening")
 
 func newStoreHolder() *storeHolder {
-	return &storeHolder{err: errStoreOpening, open: make(chan struct{})}
+	return &storeHolder{err: errStoreOpening}
 }
 
 // get returns the store, or why there is none yet.
@@ -45,8 +44,12 @@ func (h *storeHolder) set(st *store.Store, err error) {
 		return
 	}
 	h.st, h.err = st, err
-	if st != nil {
-		close(h.open)
+}
+
+// close closes the store, once the workers using it have stopped.
+func (h *storeHolder) close() {
+	if st, _ := h.get(); st != nil {
+		_ = st.Close()
 	}
 }
 
@@ -66,10 +69,8 @@ func (a *App) startStore(ctx context.Context) error {
 		return err
 	}
 	a.addCheck("tracking store", func() error {
-		if _, err := a.store.get(); err != nil {
-			return err
-		}
-		return nil
+		_, err := a.store.get()
+		return err
 	})
 	cfg := a.storeConfig()
 	a.Go("tracking store", func(ctx context.Context) error {
@@ -79,7 +80,6 @@ func (a *App) startStore(ctx context.Context) error {
 			cancel()
 			if err == nil {
 				a.store.set(st, nil)
-				a.OnStop(func(context.Context) { _ = st.Close() })
 				a.Log.Info("tracking store open", "database", st.Dialect(), "path", storePath(cfg))
 				return a.runProjector(ctx, st)
 			}
