@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/lienthong/lienthong/internal/config"
-	"github.com/lienthong/lienthong/internal/problem"
+	"github.com/lienthong/lienthong/problem"
 )
 
 // Directory answers who owns a token hash. *config.Config implements it

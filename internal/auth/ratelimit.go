@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/lienthong/lienthong/internal/problem"
+	"github.com/lienthong/lienthong/problem"
 )
 
 // RateLimiter limits requests per authenticated agency (token bucket), so

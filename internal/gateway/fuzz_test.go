@@ -16,7 +16,7 @@ import (
 
 	"github.com/lienthong/lienthong/internal/auth"
 	"github.com/lienthong/lienthong/internal/config"
-	"github.com/lienthong/lienthong/internal/problem"
+	"github.com/lienthong/lienthong/problem"
 	"github.com/lienthong/lienthong/schemas"
 )
 

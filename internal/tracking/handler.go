@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/internal/auth"
-	"github.com/lienthong/lienthong/internal/problem"
 	"github.com/lienthong/lienthong/internal/store"
+	"github.com/lienthong/lienthong/problem"
 	"github.com/lienthong/lienthong/router"
 )
 

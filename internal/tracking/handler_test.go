@@ -13,8 +13,8 @@ import (
 
 	"github.com/lienthong/lienthong/event"
 	"github.com/lienthong/lienthong/internal/auth"
-	"github.com/lienthong/lienthong/internal/problem"
 	"github.com/lienthong/lienthong/internal/store"
+	"github.com/lienthong/lienthong/problem"
 	"github.com/lienthong/lienthong/router"
 )
 
