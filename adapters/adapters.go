@@ -27,6 +27,10 @@ type Message struct {
 	Body    []byte // the CloudEvent JSON, byte for byte as lienthong accepted or made it
 	Attempt int    // 1 for the first try, 2 for the first retry...
 	Agency  string // the code of the agency it is delivered to
+	// Traceparent is the W3C trace context of the request that caused the
+	// event ("" when none): drivers pass it on (webhook: the traceparent
+	// header) so a trace goes from the sender to the receiver.
+	Traceparent string
 }
 
 // Driver delivers one event to one department system.

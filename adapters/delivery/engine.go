@@ -434,7 +434,8 @@ func (e *Engine) process(stop, hard context.Context, m kafka.Message) bool {
 		// must not block its partition forever.
 		return e.deadLetter(stop, hard, m, problem.DeliveryRejected, fmt.Errorf("record is not a CloudEvent: %w", err), 0, 0)
 	}
-	msg := &adapters.Message{ID: env.ID, Type: env.Type, Subject: env.Subject, Source: env.Source, Body: m.Value, Agency: e.cfg.Agency}
+	msg := &adapters.Message{ID: env.ID, Type: env.Type, Subject: env.Subject, Source: env.Source, Body: m.Value, Agency: e.cfg.Agency,
+		Traceparent: kafkabus.Header(m, kafkabus.HeaderTraceparent)}
 	for attempt := 1; ; attempt++ {
 		select {
 		case e.sem <- struct{}{}:

@@ -158,6 +158,9 @@ func (d *Driver) Deliver(ctx context.Context, m *adapters.Message) error {
 	req.Header.Set(HeaderID, m.ID)
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
 	req.Header.Set(HeaderSignature, Sign(d.key, m.ID, ts, m.Body))
+	if m.Traceparent != "" {
+		req.Header.Set("traceparent", m.Traceparent)
+	}
 	// Lets net/http itself retry a POST on a connection the server had
 	// already closed, and tells receivers what to dedupe on.
 	req.Header.Set("Idempotency-Key", m.ID)

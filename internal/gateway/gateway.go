@@ -8,7 +8,9 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,7 +18,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -165,7 +169,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		evs = append(evs, c)
 	}
-	receipts, status, d := g.accept(r.Context(), evs)
+	tp := traceparent(r.Header.Get("traceparent"))
+	w.Header().Set("traceparent", tp)
+	receipts, status, d := g.accept(r.Context(), evs, tp)
 	if d != nil {
 		g.fail(w, "", d)
 		return
@@ -428,7 +434,7 @@ func stageProblem(f schemas.Failure, env schemas.Envelope) *problem.Details {
 
 // accept reserves each event's id (and dossier code), writes the new ones to
 // Kafka in one acknowledged write, and returns the receipts.
-func (g *Gateway) accept(ctx context.Context, evs []checked) ([]Receipt, int, *problem.Details) {
+func (g *Gateway) accept(ctx context.Context, evs []checked, tp string) ([]Receipt, int, *problem.Details) {
 	now := g.o.Now().UTC()
 	batch := len(evs) > 1
 	cs := make([]claim, len(evs))
@@ -470,7 +476,8 @@ func (g *Gateway) accept(ctx context.Context, evs []checked) ([]Receipt, int, *p
 		default:
 			receipts[i] = Receipt{ID: c.id, Source: c.source, Subject: c.subject, AcceptedAt: now.Format(time.RFC3339Nano)}
 			msgs = append(msgs, kafkabus.Record(g.o.Topic, c.subject, c.body,
-				kafka.Header{Key: kafkabus.HeaderAcceptedAt, Value: []byte(now.Format(time.RFC3339Nano))}))
+				kafka.Header{Key: kafkabus.HeaderAcceptedAt, Value: []byte(now.Format(time.RFC3339Nano))},
+				kafka.Header{Key: kafkabus.HeaderTraceparent, Value: []byte(tp)}))
 		}
 	}
 	if len(msgs) == 0 {
@@ -525,6 +532,25 @@ func (g *Gateway) pastCodes(ctx context.Context, evs []checked) *problem.Details
 		}
 	}
 	return nil
+}
+
+// traceparentRE is the W3C Trace Context header, version 00.
+var traceparentRE = regexp.MustCompile(`^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$`)
+
+// traceparent returns the trace context to carry with the request's events:
+// the caller's, under a span id of the gateway's, or a new trace when the
+// caller sent none (or an invalid one, or the all-zero ids the spec
+// forbids). The router copies it onto what it makes and the webhook driver
+// sends it on, so one trace follows a dossier from the POST to the agency.
+func traceparent(in string) string {
+	var span [8]byte
+	_, _ = rand.Read(span[:])
+	if traceparentRE.MatchString(in) && in[3:35] != strings.Repeat("0", 32) && in[36:52] != strings.Repeat("0", 16) {
+		return in[:36] + hex.EncodeToString(span[:]) + in[52:]
+	}
+	var trace [16]byte
+	_, _ = rand.Read(trace[:])
+	return "00-" + hex.EncodeToString(trace[:]) + "-" + hex.EncodeToString(span[:]) + "-01"
 }
 
 func dossierExists(code string, i int, batch bool) *problem.Details {
