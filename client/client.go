@@ -255,12 +255,24 @@ func (c *Client) List(ctx context.Context, o ListOptions) (Page, error) {
 	return p, err
 }
 
-// Stats returns the on-time figures the caller may see.
-func (c *Client) Stats(ctx context.Context) ([]router.StatRow, error) {
+// Stats returns the on-time figures the caller may see, for the dossiers
+// received from (inclusive) to (exclusive); zero times are unbounded.
+func (c *Client) Stats(ctx context.Context, from, to time.Time) ([]router.StatRow, error) {
+	q := url.Values{}
+	if !from.IsZero() {
+		q.Set("received_from", from.Format(time.RFC3339Nano))
+	}
+	if !to.IsZero() {
+		q.Set("received_to", to.Format(time.RFC3339Nano))
+	}
+	path := "/v1/stats"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
 	var out struct {
 		Rows []router.StatRow `json:"rows"`
 	}
-	err := c.do(ctx, http.MethodGet, "/v1/stats", "", nil, &out)
+	err := c.do(ctx, http.MethodGet, path, "", nil, &out)
 	return out.Rows, err
 }
 

@@ -83,8 +83,11 @@ func TestClient(t *testing.T) {
 	if _, err := hcc.Dossier(ctx, "HCC-20260314-0999"); !errors.As(err, &p) || p.Status != http.StatusNotFound {
 		t.Fatalf("unknown dossier: %v", err)
 	}
-	if rows, err := hcc.Stats(ctx); err != nil || len(rows) == 0 {
+	if rows, err := hcc.Stats(ctx, time.Time{}, time.Time{}); err != nil || len(rows) == 0 {
 		t.Fatalf("stats: %+v %v", rows, err)
+	}
+	if rows, err := hcc.Stats(ctx, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), time.Time{}); err != nil || len(rows) != 0 {
+		t.Fatalf("stats of a period without dossiers: %+v %v", rows, err)
 	}
 
 	// The pull inbox: HCC's status changes, with the cursor saved in a file

@@ -191,9 +191,22 @@ func (h *handler) getStats(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	sq := store.StatsQuery{Viewer: viewer, Now: h.now()}
+	q := r.URL.Query()
+	for _, p := range []struct {
+		name string
+		to   *time.Time
+	}{{"received_from", &sq.ReceivedFrom}, {"received_to", &sq.ReceivedTo}} {
+		t, d := timeParam(q, p.name, h.loc)
+		if d != nil {
+			problem.Write(w, d)
+			return
+		}
+		*p.to = t
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
-	rows, err := st.Stats(ctx, store.StatsQuery{Viewer: viewer, Now: h.now()})
+	rows, err := st.Stats(ctx, sq)
 	if err != nil {
 		storeFailed(w, err)
 		return

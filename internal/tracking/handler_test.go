@@ -252,6 +252,34 @@ func TestStats(t *testing.T) {
 	if got := rows(agency("VPDK")); !reflect.DeepEqual(got, want[1:2]) {
 		t.Fatalf("VPDK sees %+v", got)
 	}
+	// A period: both dossiers were received on 2026-03-03 (t0).
+	period := func(q string) []router.StatRow {
+		req := httptest.NewRequest(http.MethodGet, "/v1/stats"+q, nil)
+		req = req.WithContext(auth.WithPrincipal(req.Context(), *admin))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var body struct{ Rows []router.StatRow }
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != 200 {
+			t.Fatalf("%s: %d %s", q, rec.Code, rec.Body)
+		}
+		return body.Rows
+	}
+	if got := period("?received_from=2026-03-01&received_to=2026-03-04"); !reflect.DeepEqual(got, want) {
+		t.Errorf("the period holding both: %+v", got)
+	}
+	if got := period("?received_from=2026-03-04"); len(got) != 0 {
+		t.Errorf("a period after both: %+v", got)
+	}
+	if got := period("?received_to=2026-03-03T01:15:00Z"); len(got) != 0 {
+		t.Errorf("received_to is exclusive: %+v", got)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/v1/stats?received_from=soon", nil)
+	req = req.WithContext(auth.WithPrincipal(req.Context(), *admin))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), problem.BadRequest.URN()) {
+		t.Errorf("a bad period: %d %s", rec.Code, rec.Body)
+	}
 }
 
 // A store that is not open (or not answering) is a 503 with Retry-After,
