@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -129,6 +131,21 @@ func timeParam(q map[string][]string, name string, loc *time.Location) (time.Tim
 		problem.FieldError{Location: name, Message: "not a time"})
 }
 
+// times parses the time parameters into their fields, answering 400 for
+// the first bad one (in name order, so the answer does not vary).
+func (h *handler) times(w http.ResponseWriter, q map[string][]string, into map[string]*time.Time) bool {
+	names := slices.Sorted(maps.Keys(into))
+	for _, name := range names {
+		t, d := timeParam(q, name, h.loc)
+		if d != nil {
+			problem.Write(w, d)
+			return false
+		}
+		*into[name] = t
+	}
+	return true
+}
+
 func (h *handler) listDossiers(w http.ResponseWriter, r *http.Request) {
 	viewer, st, ok := h.begin(w, r)
 	if !ok {
@@ -158,16 +175,9 @@ func (h *handler) listDossiers(w http.ResponseWriter, r *http.Request) {
 		}
 		sq.Limit = n
 	}
-	for _, p := range []struct {
-		name string
-		to   *time.Time
-	}{{"received_from", &sq.ReceivedFrom}, {"received_to", &sq.ReceivedTo}, {"due_from", &sq.DueFrom}, {"due_to", &sq.DueTo}} {
-		t, d := timeParam(q, p.name, h.loc)
-		if d != nil {
-			problem.Write(w, d)
-			return
-		}
-		*p.to = t
+	if !h.times(w, q, map[string]*time.Time{"received_from": &sq.ReceivedFrom, "received_to": &sq.ReceivedTo,
+		"due_from": &sq.DueFrom, "due_to": &sq.DueTo}) {
+		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
@@ -192,17 +202,8 @@ func (h *handler) getStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sq := store.StatsQuery{Viewer: viewer, Now: h.now()}
-	q := r.URL.Query()
-	for _, p := range []struct {
-		name string
-		to   *time.Time
-	}{{"received_from", &sq.ReceivedFrom}, {"received_to", &sq.ReceivedTo}} {
-		t, d := timeParam(q, p.name, h.loc)
-		if d != nil {
-			problem.Write(w, d)
-			return
-		}
-		*p.to = t
+	if !h.times(w, r.URL.Query(), map[string]*time.Time{"received_from": &sq.ReceivedFrom, "received_to": &sq.ReceivedTo}) {
+		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
