@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -29,15 +28,17 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/lienthong/lienthong/adapters/webhook"
 	"github.com/lienthong/lienthong/event"
 	"github.com/lienthong/lienthong/router"
 )
 
-// Headers of lienthong's HTTP API and deliveries.
+// Headers of lienthong's HTTP API and deliveries (the webhook ones are
+// adapters/webhook's, named here for department systems).
 const (
-	HeaderWebhookID        = "webhook-id"
-	HeaderWebhookTimestamp = "webhook-timestamp"
-	HeaderWebhookSignature = "webhook-signature"
+	HeaderWebhookID        = webhook.HeaderID
+	HeaderWebhookTimestamp = webhook.HeaderTimestamp
+	HeaderWebhookSignature = webhook.HeaderSignature
 	HeaderIdempotencyKey   = "Idempotency-Key"
 	HeaderRetryAfter       = "Retry-After"
 )
@@ -113,27 +114,11 @@ func New(c Config) (*Client, error) {
 	rc.Logger = nil
 	rc.RetryMax = c.RetryMax
 	rc.RetryWaitMin, rc.RetryWaitMax = c.RetryWaitMin, c.RetryWaitMax
-	rc.Backoff = Backoff
+	rc.Backoff = webhook.Backoff
 	rc.CheckRetry = retryablehttp.ErrorPropagatedRetryPolicy
 	// The last answer is kept (a problem to decode) instead of "giving up".
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	return &Client{base: strings.TrimRight(c.BaseURL, "/"), tok: c.Token, rc: rc, hc: c.HTTPClient}, nil
-}
-
-// Backoff is capped exponential backoff with full jitter that honours a
-// 429 or 503 answer's Retry-After, capped at max (go-retryablehttp does not
-// cap it: a server once asked a client to wait 55 years).
-func Backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
-	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-		if s, err := strconv.Atoi(resp.Header.Get(HeaderRetryAfter)); err == nil && s >= 0 {
-			return min(time.Duration(s)*time.Second, hi)
-		}
-	}
-	d := lo << min(attempt, 30)
-	if d <= 0 || d > hi {
-		d = hi
-	}
-	return time.Duration(rand.Int64N(int64(d-lo)+1)) + lo
 }
 
 // FieldError locates one problem in the submitted event (a JSON Pointer).
@@ -343,8 +328,8 @@ func problemOf(resp *http.Response, raw []byte) *Problem {
 		p = &Problem{Type: "about:blank", Title: http.StatusText(resp.StatusCode), Detail: string(bytes.TrimSpace(raw))}
 	}
 	p.Status = resp.StatusCode
-	if s, err := strconv.Atoi(resp.Header.Get(HeaderRetryAfter)); err == nil {
-		p.RetryAfter = time.Duration(s) * time.Second
+	if d, ok := webhook.ParseRetryAfter(resp.Header.Get(HeaderRetryAfter), time.Now()); ok {
+		p.RetryAfter = d
 	}
 	return p
 }

@@ -14,6 +14,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/lienthong/lienthong/adapters/webhook"
 	"github.com/lienthong/lienthong/event"
 )
 
@@ -98,7 +99,7 @@ func (c *Client) Consume(ctx context.Context, agency string, cur CursorStore, o 
 			return err
 		case err != nil:
 			attempt++
-			wait := Backoff(500*time.Millisecond, 30*time.Second, attempt, nil)
+			wait := webhook.Backoff(500*time.Millisecond, 30*time.Second, attempt, nil)
 			if p != nil && p.RetryAfter > 0 {
 				wait = min(p.RetryAfter, 30*time.Second)
 			}

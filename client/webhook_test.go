@@ -110,19 +110,19 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// Retry-After is honoured but capped; otherwise the wait grows within its
-// bounds.
+// The client retries with webhook.Backoff: Retry-After is honoured but
+// capped; otherwise the wait grows within its bounds.
 func TestBackoff(t *testing.T) {
 	resp := &http.Response{StatusCode: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"3"}}}
-	if d := client.Backoff(time.Second, 30*time.Second, 1, resp); d != 3*time.Second {
+	if d := webhook.Backoff(time.Second, 30*time.Second, 1, resp); d != 3*time.Second {
 		t.Errorf("Retry-After 3: %v", d)
 	}
 	resp.Header.Set("Retry-After", "1742000000")
-	if d := client.Backoff(time.Second, 30*time.Second, 1, resp); d != 30*time.Second {
+	if d := webhook.Backoff(time.Second, 30*time.Second, 1, resp); d != 30*time.Second {
 		t.Errorf("a huge Retry-After: %v, want the cap", d)
 	}
 	for attempt := 0; attempt < 40; attempt++ {
-		if d := client.Backoff(time.Second, 30*time.Second, attempt, nil); d < time.Second || d > 30*time.Second {
+		if d := webhook.Backoff(time.Second, 30*time.Second, attempt, nil); d < time.Second || d > 30*time.Second {
 			t.Fatalf("attempt %d: %v out of bounds", attempt, d)
 		}
 	}

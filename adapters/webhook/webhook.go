@@ -112,9 +112,7 @@ func New(o Options) (*Driver, error) {
 	c.RetryWaitMin = 50 * time.Millisecond
 	c.RetryWaitMax = 500 * time.Millisecond
 	c.CheckRetry = connectionRetryPolicy
-	c.Backoff = func(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
-		return jitteredBackoff(min, max, attempt, resp, rand.Float64())
-	}
+	c.Backoff = Backoff
 	c.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	return &Driver{o: o, url: o.URL, key: key, client: c}, nil
 }
@@ -245,8 +243,15 @@ func connectionRetryPolicy(ctx context.Context, resp *http.Response, err error) 
 	return true, err
 }
 
-// jitteredBackoff is the in-call wait: exponential, capped, full jitter
-// between min and the cap, Retry-After honoured but capped at max.
+// Backoff is lienthong's wait between HTTP tries, a go-retryablehttp
+// Backoff: exponential, capped, full jitter between min and the cap, a
+// Retry-After (seconds or HTTP date) honoured but capped at max
+// (go-retryablehttp does not cap it, #247). The webhook driver and the
+// public client both use it.
+func Backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+	return jitteredBackoff(min, max, attempt, resp, rand.Float64())
+}
+
 func jitteredBackoff(min, max time.Duration, attempt int, resp *http.Response, r float64) time.Duration {
 	ceil := max
 	if attempt < 30 {
