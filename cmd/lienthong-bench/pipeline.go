@@ -100,7 +100,7 @@ func runPipeline(clients int, duration, warmup, drain time.Duration) error {
 // withExampleApp runs fn against lienthong in-process with the example
 // config (changed by edit), on a fresh data dir, then stops it.
 func withExampleApp(roles []string, edit func(*config.Config), fn func(base string) error) error {
-	dir, err := os.MkdirTemp("", "lienthong-bench-pipeline")
+	dir, err := os.MkdirTemp("", "lienthong-bench")
 	if err != nil {
 		return err
 	}
