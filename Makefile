@@ -5,7 +5,7 @@ BIN       ?= bin/lienthong
 PKGS      ?= ./...
 TESTFLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: all build run serve deps test test-integration test-kafka bench fuzz vet fmt clean
+.PHONY: all build run serve deps test test-example console-screenshots test-integration test-kafka bench fuzz vet fmt clean
 
 all: build
 
@@ -30,6 +30,28 @@ deps:
 
 test: deps vet build
 	$(GO) test $(TESTFLAGS) $(PKGS)
+
+# The example adapter as an integrator builds it: its own module (its go.mod
+# requires this one through a replace of this checkout, nothing else), with
+# its committed go.mod and go.sum up to date (after a dependency change
+# here, run `go mod tidy` in $(EXAMPLE) and commit both), vet, the tests
+# (the conformance kit on the embedded broker), and the adapter package
+# itself (not its tests) linking neither the broker (kfake) nor franz-go.
+EXAMPLE ?= examples/adapter-template
+test-example: deps
+	cd $(EXAMPLE) && $(GO) mod tidy -diff || { echo "$(EXAMPLE): go.mod/go.sum not tidy: run go mod tidy there and commit them"; exit 1; }
+	cd $(EXAMPLE) && $(GO) vet ./... && $(GO) test $(TESTFLAGS) ./...
+	@cd $(EXAMPLE) && deps=$$($(GO) list -deps .) && \
+	  echo "$$deps" | grep -qx 'github.com/lienthong/lienthong/adapters' || { echo "$(EXAMPLE): go list -deps failed or lists no adapters"; exit 1; }; \
+	  broker=$$(echo "$$deps" | grep -E '^github.com/twmb/franz-go|/third_party/kfake'); \
+	  if [ -n "$$broker" ]; then echo "$(EXAMPLE) links the broker:"; echo "$$broker"; exit 1; fi; \
+	  echo "$(EXAMPLE): the adapter links neither kfake nor franz-go"
+
+# The console's screenshots in docs/console/, made by its browser tests
+# (chromium headless; scripts/chromium.sh installs it).
+console-screenshots:
+	scripts/chromium.sh >/dev/null
+	LIENTHONG_CONSOLE_SCREENSHOTS=1 LIENTHONG_TEST_REQUIRE_BROWSER=1 $(GO) test -count=1 -run TestConsoleInBrowser ./internal/console/browsertest/
 
 # The same suite on the real parts: Apache Kafka 4.x (KRaft, one node on
 # loopback, fetched from Maven Central by scripts/kafka.sh) and PostgreSQL

@@ -107,3 +107,27 @@ func RetryAfterOf(err error) time.Duration {
 	}
 	return 0
 }
+
+// Backoff is lienthong's one wait between tries, used by the engine (between
+// deliveries), the webhook driver and the client (between HTTP tries): before
+// retry number attempt (1 = the wait after the first failure) it waits
+// between min and min(max, min·2^(attempt-1)), exponential, capped, with full
+// jitter (r in [0,1) picks the point). A Retry-After hint raises the wait to
+// the hint, but never above max: a receiver cannot park a dossier for days
+// (go-retryablehttp #247).
+func Backoff(min, max time.Duration, attempt int, retryAfter time.Duration, r float64) time.Duration {
+	ceil := max
+	if attempt < 63 {
+		if d := min << (attempt - 1); d > 0 && d < max {
+			ceil = d
+		}
+	}
+	wait := min + time.Duration(r*float64(ceil-min))
+	if retryAfter > wait {
+		wait = retryAfter
+	}
+	if wait > max {
+		wait = max
+	}
+	return wait
+}

@@ -9,11 +9,15 @@ import (
 // rather than maps: fixed field order, and cheaper to encode.
 
 // AssignedData is the data of dossier.assigned.
+// (schema version 2): with the current form and every document so far.
 type AssignedData struct {
-	Step      AssignedStep               `json:"step"`
-	Procedure string                     `json:"procedure"`
-	Dossier   json.RawMessage            `json:"dossier"`
-	Outputs   map[string]json.RawMessage `json:"outputs"`
+	Step       AssignedStep               `json:"step"`
+	Procedure  string                     `json:"procedure"`
+	Dossier    json.RawMessage            `json:"dossier"`
+	FormSchema string                     `json:"form_schema,omitempty"`
+	Form       json.RawMessage            `json:"form,omitempty"`
+	Documents  []json.RawMessage          `json:"documents"`
+	Outputs    map[string]json.RawMessage `json:"outputs"`
 }
 
 // AssignedStep names the step to do and its due time.

@@ -81,6 +81,29 @@ func EncodeState(s *State) []byte {
 		b = append(b, `,"dossier":`...)
 		b = append(b, s.Dossier...)
 	}
+	b = appendOptString(b, "form_schema", s.FormSchema)
+	if len(s.Form) > 0 {
+		b = append(b, `,"form":`...)
+		b = append(b, s.Form...)
+	}
+	if len(s.Supplied) > 0 {
+		b = append(b, `,"supplied":[`...)
+		for i, sp := range s.Supplied {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"id":`...)
+			b = appendString(b, sp.ID)
+			b = append(b, `,"documents":`...)
+			if len(sp.Documents) == 0 {
+				b = append(b, "null"...)
+			} else {
+				b = append(b, sp.Documents...)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
 	b = append(b, `,"timeline":`...)
 	if s.Timeline == nil {
 		b = append(b, "null"...)
@@ -148,6 +171,7 @@ func appendStep(b []byte, s *StepState) []byte {
 		b = append(b, `,"documents":`...)
 		b = append(b, s.Documents...)
 	}
+	b = appendOptString(b, "output_schema", s.OutputSchema)
 	return append(b, '}')
 }
 

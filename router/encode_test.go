@@ -72,6 +72,11 @@ func normalize(s *State) {
 		return b
 	}
 	s.Dossier = compact(s.Dossier)
+	s.Form = compact(s.Form)
+	s.Supplied = append([]Supplied(nil), s.Supplied...)
+	for i := range s.Supplied {
+		s.Supplied[i].Documents = compact(s.Supplied[i].Documents)
+	}
 	s.Steps = append([]StepState(nil), s.Steps...)
 	for i := range s.Steps {
 		s.Steps[i].Outputs = compact(s.Steps[i].Outputs)

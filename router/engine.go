@@ -149,9 +149,11 @@ func fail(t problem.Type, format string, args ...any) *Rejection {
 
 // submittedData holds the fields of dossier.submitted the router reads.
 type submittedData struct {
-	Code       string    `json:"code"`
-	Procedure  string    `json:"procedure"`
-	ReceivedAt time.Time `json:"received_at"`
+	Code       string          `json:"code"`
+	Procedure  string          `json:"procedure"`
+	ReceivedAt time.Time       `json:"received_at"`
+	FormSchema string          `json:"form_schema"`
+	Form       json.RawMessage `json:"form"`
 }
 
 func (e *Engine) submit(st *State, ev event.Event, sender string, at time.Time,
@@ -188,8 +190,15 @@ func (e *Engine) submit(st *State, ev event.Event, sender string, at time.Time,
 		Dossier:    ev.Data,
 		Timeline:   make([]Entry, 0, 4+len(proc.Steps)),
 	}
+	if len(d.Form) > 0 && string(d.Form) != "null" {
+		// The gateway checked the form against this schema.
+		n.FormSchema = d.FormSchema
+		if n.FormSchema == "" && len(proc.FormSchemas) > 0 {
+			n.FormSchema = proc.FormSchemas[len(proc.FormSchemas)-1]
+		}
+	}
 	for i, s := range proc.Steps {
-		n.Steps[i] = StepState{ID: s.ID, Name: s.Name, Agency: s.Agency, Deadline: s.Deadline, After: s.After, Status: StepPending}
+		n.Steps[i] = StepState{ID: s.ID, Name: s.Name, Agency: s.Agency, Deadline: s.Deadline, After: s.After, Status: StepPending, OutputSchema: s.OutputSchema}
 	}
 	c := &change{e: e, n: n, cause: ev.Source + "/" + ev.ID, at: at}
 	c.record(ev, "")
@@ -274,9 +283,12 @@ func (c *change) advance(cause string) {
 				outputs[n.Steps[i].ID] = rawOr(n.Steps[i].Outputs, "{}")
 			}
 		}
+		docs := n.documents()
+		form := n.currentForm()
 		for _, i := range started {
 			s := &n.Steps[i]
-			data := AssignedData{Step: AssignedStep{ID: s.ID, Name: s.Name, DueAt: s.DueAt}, Procedure: n.Procedure, Dossier: n.Dossier, Outputs: outputs}
+			data := AssignedData{Step: AssignedStep{ID: s.ID, Name: s.Name, DueAt: s.DueAt}, Procedure: n.Procedure, Dossier: n.Dossier,
+				FormSchema: n.FormSchema, Form: form, Documents: docs, Outputs: outputs}
 			c.emit(event.Assigned, s.Agency, s.ID, "", c.at, data)
 		}
 	}
@@ -333,6 +345,9 @@ func (c *change) stepCompleted(ev event.Event, sender string) *Rejection {
 	if c.n.Paused() {
 		return fail(problem.DossierPaused, "dossier %s is awaiting a supplement", c.n.Code)
 	}
+	if rej := c.e.checkOutputs(s, d.Outputs); rej != nil {
+		return rej
+	}
 	s.Status = StepCompleted
 	s.CompletedAt = c.at
 	s.OnTime = !c.at.After(s.DueAt)
@@ -367,6 +382,9 @@ func (c *change) supplemented(ev event.Event, sender string) *Rejection {
 	}
 	if !n.Paused() {
 		return fail(problem.NotAwaiting, "dossier %s is %s, no supplement was requested", n.Code, n.Status)
+	}
+	if rej := c.supply(ev); rej != nil {
+		return rej
 	}
 	// The clock stood still while the citizen supplemented: every open due
 	// time moves by the working time the pause lasted.
@@ -410,7 +428,7 @@ func (c *change) cancelOpen() []string {
 func (c *change) close() {
 	c.n.ClosedAt = c.at
 	c.n.PausedAt, c.n.SupplementStep, c.n.SupplementBy = time.Time{}, "", ""
-	c.n.Dossier = nil
+	c.n.Dossier, c.n.Form, c.n.Supplied = nil, nil, nil
 	for i := range c.n.Steps {
 		c.n.Steps[i].Outputs, c.n.Steps[i].Documents = nil, nil
 	}

@@ -2,6 +2,8 @@ package router
 
 import (
 	"time"
+
+	"github.com/lienthong/lienthong/schemas"
 )
 
 // Span is a deadline in working time: whole working days plus working hours
@@ -29,6 +31,9 @@ type Step struct {
 	Agency   string
 	Deadline Span
 	After    []string
+	// OutputSchema is the form schema URN the step's outputs must match;
+	// empty: any object.
+	OutputSchema string
 }
 
 // Procedure is a route: the steps of one administrative procedure.
@@ -39,7 +44,10 @@ type Procedure struct {
 	// Receivers are the agencies that may submit dossiers of this procedure
 	// (already resolved: the config's default "every receiver" is expanded).
 	Receivers []string
-	Steps     []Step
+	// FormSchemas are the form schemas a submission may follow, newest
+	// last (config form_schemas); empty: the procedure has no form.
+	FormSchemas []string
+	Steps       []Step
 }
 
 // ReceivableBy reports whether agency may submit dossiers of p.
@@ -56,6 +64,9 @@ func (p *Procedure) ReceivableBy(agency string) bool {
 type Routes struct {
 	Procedures map[string]*Procedure
 	Clock      Clock
+	// Schemas checks a step's outputs and a form after a supplement's
+	// patch (the gateway checked the submitted form). nil: not checked.
+	Schemas *schemas.Registry
 }
 
 // Procedure returns the procedure with the given code.

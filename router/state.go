@@ -76,8 +76,15 @@ type State struct {
 	// Dossier is the submitted data, handed to each step's agency in
 	// dossier.assigned. It holds personal data, so it is dropped when the
 	// dossier closes: nothing needs it any more.
-	Dossier  json.RawMessage `json:"dossier,omitempty"`
-	Timeline []Entry         `json:"timeline"`
+	Dossier json.RawMessage `json:"dossier,omitempty"`
+	// FormSchema is the form schema of the dossier's form ("" when the
+	// procedure has none); Form is the current form once a supplement
+	// patched it (nil: the submitted one, in Dossier); Supplied are the
+	// documents the supplements brought. Dropped at close, like Dossier.
+	FormSchema string          `json:"form_schema,omitempty"`
+	Form       json.RawMessage `json:"form,omitempty"`
+	Supplied   []Supplied      `json:"supplied,omitempty"`
+	Timeline   []Entry         `json:"timeline"`
 	// Offset is the events-topic offset of the last record applied to this
 	// dossier: the runner skips records at or below it, which makes a replay
 	// after a crash or a rebalance apply nothing twice.
@@ -99,6 +106,16 @@ type StepState struct {
 	OverdueSent bool            `json:"overdue_sent,omitempty"`
 	Outputs     json.RawMessage `json:"outputs,omitempty"`
 	Documents   json.RawMessage `json:"documents,omitempty"`
+	// OutputSchema is the form schema the outputs must match, copied from
+	// the route at submission.
+	OutputSchema string `json:"output_schema,omitempty"`
+}
+
+// Supplied is what one dossier.supplemented brought: its event id and its
+// documents (a JSON array).
+type Supplied struct {
+	ID        string          `json:"id"`
+	Documents json.RawMessage `json:"documents"`
 }
 
 // Entry is one line of a dossier's timeline: an agency event the router
@@ -118,6 +135,7 @@ type Entry struct {
 func (s *State) Clone() *State {
 	n := *s
 	n.Steps = append([]StepState(nil), s.Steps...)
+	n.Supplied = append([]Supplied(nil), s.Supplied...)
 	n.Timeline = make([]Entry, len(s.Timeline), len(s.Timeline)+8)
 	copy(n.Timeline, s.Timeline)
 	return &n

@@ -149,6 +149,14 @@ func (r *Registry) ValidateEvent(raw []byte) []Error {
 	}
 	if usable && env.Type != "" {
 		fails = append(fails, r.CheckData(env, now, DefaultClockSkew)...)
+		// Offline there is no config: a form is checked against the form
+		// schema it names, else the newest one of its procedure's name.
+		if len(fails) == 0 && env.Type == event.Submitted && env.Version >= 2 {
+			proc, _ := env.Data["procedure"].(string)
+			if errs := r.CheckForm(env.Data, proc, r.formsNamed(proc)); len(errs) > 0 {
+				fails = append(fails, Failure{StageData, errs})
+			}
+		}
 	}
 	var errs []Error
 	for _, f := range fails {

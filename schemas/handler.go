@@ -32,8 +32,17 @@ type linkEntry struct {
 	Href string `json:"href"`
 }
 
+type formEntry struct {
+	Name    string `json:"name"`
+	Version int    `json:"version"`
+	URN     string `json:"urn"`
+	Title   string `json:"title,omitempty"`
+	Href    string `json:"href"`
+}
+
 type indexBody struct {
 	Schemas  []indexEntry `json:"schemas"`
+	Forms    []formEntry  `json:"forms"`
 	Envelope linkEntry    `json:"envelope"`
 	Defs     linkEntry    `json:"defs"`
 }
@@ -46,6 +55,10 @@ func (r *Registry) buildIndex() error {
 	}
 	for _, in := range r.infos {
 		body.Schemas = append(body.Schemas, indexEntry{in.Type, in.Version, in.URN, PathPrefix + "/" + in.Type + "/v" + strconv.Itoa(in.Version)})
+	}
+	body.Forms = make([]formEntry, 0, len(r.formInfos))
+	for _, f := range r.formInfos {
+		body.Forms = append(body.Forms, formEntry{f.Name, f.Version, f.URN, f.Title, PathPrefix + "/forms/" + f.Name + "/v" + strconv.Itoa(f.Version)})
 	}
 	b, err := json.MarshalIndent(body, "", "  ")
 	if err != nil {
@@ -62,6 +75,7 @@ func (r *Registry) buildIndex() error {
 //	GET /v1/schemas                  index {schemas:[{type,version,urn,href}], envelope, defs}
 //	GET /v1/schemas/<type>/v<N>      one data schema (application/schema+json)
 //	GET /v1/schemas/envelope, /defs  the envelope schema, the shared definitions
+//	GET /v1/schemas/forms/<name>/v<N> one form schema (a procedure's form, a step's outputs)
 //
 // Unknown names get a 404 problem, other methods than GET and HEAD a 405.
 // Responses carry an ETag (the SHA-256 of the body) and honour If-None-Match.

@@ -93,7 +93,7 @@ func TestHandlerErrors(t *testing.T) {
 		code         int
 		problem      string
 	}{
-		{http.MethodGet, "/v1/schemas/dossier.submitted/v2", 404, "urn:lienthong:problem:not-found"},
+		{http.MethodGet, "/v1/schemas/dossier.submitted/v9", 404, "urn:lienthong:problem:not-found"},
 		{http.MethodGet, "/v1/schemas/dossier.teleported/v1", 404, "urn:lienthong:problem:not-found"},
 		{http.MethodGet, "/v1/schemas/dossier.submitted", 404, "urn:lienthong:problem:not-found"},
 		{http.MethodGet, "/v1/schemas/../defs.json", 404, "urn:lienthong:problem:not-found"},

@@ -34,7 +34,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
-//go:embed defs.json envelope.json */v*.json
+//go:embed defs.json envelope.json */v*.json forms/*.json
 var embedded embed.FS
 
 // URN prefix and the URNs of the two schemas that are not event data.
@@ -102,10 +102,14 @@ type Registry struct {
 	byURN    map[string]*document
 	index    []byte // the GET /v1/schemas body
 	indexTag string
+	// Form schemas (forms.go), by URN.
+	forms     map[string]*form
+	formInfos []FormInfo
 }
 
-// Load compiles every embedded schema.
-func Load() (*Registry, error) { return load(embedded) }
+// Load compiles every embedded schema, the built-in form schemas included.
+// LoadWithForms adds a deployment's own form schemas.
+func Load() (*Registry, error) { return load(embedded, nil) }
 
 // MustLoad is Load for program start-up and tests; it panics on a broken
 // embedded schema, which is a build defect.
@@ -117,13 +121,15 @@ func MustLoad() *Registry {
 	return r
 }
 
-// load compiles the schemas of fsys, laid out like this directory.
-func load(fsys fs.FS) (*Registry, error) {
+// load compiles the schemas of fsys, laid out like this directory, its
+// built-in forms, and the extra form schema files.
+func load(fsys fs.FS, extra []formFile) (*Registry, error) {
 	r := &Registry{
 		data:   map[key]*jsonschema.Schema{},
 		latest: map[string]int{},
 		docs:   map[string]*document{},
 		byURN:  map[string]*document{},
+		forms:  map[string]*form{},
 	}
 	add := func(name, urn, path string) error {
 		raw, err := fs.ReadFile(fsys, path)
@@ -193,6 +199,13 @@ func load(fsys fs.FS) (*Registry, error) {
 			return nil, fmt.Errorf("add schema %s: %w", d.name, err)
 		}
 	}
+	builtIn, err := builtInForms(fsys)
+	if err != nil {
+		return nil, fmt.Errorf("list built-in form schemas: %w", err)
+	}
+	if err := r.addForms(c, append(builtIn, extra...)); err != nil {
+		return nil, err
+	}
 	if _, err := c.Compile(DefsURN); err != nil {
 		return nil, fmt.Errorf("compile schema defs: %w", err)
 	}
@@ -205,6 +218,9 @@ func load(fsys fs.FS) (*Registry, error) {
 			return nil, fmt.Errorf("compile schema %s v%d: %w", in.Type, in.Version, err)
 		}
 		r.data[key{in.Type, in.Version}] = s
+	}
+	if err := r.compileForms(c); err != nil {
+		return nil, err
 	}
 	if err := r.buildIndex(); err != nil {
 		return nil, err

@@ -10,6 +10,12 @@
 // promises: order per dossier, retries, dead letters, cancellation, no
 // acknowledgement before success, no loss across a restart.
 //
+// Recorder is a ready fake for systems reached over HTTP. A failing case
+// says what became of the events it waited for (dead-lettered, with the
+// error and the attempts; committed but never delivered; still retrying),
+// not only that it timed out. A harness whose system cannot fail in some
+// way declares it with Features, and the cases that need it are skipped.
+//
 // Its helpers take only public types (a Cluster is broker addresses and a
 // topic prefix), so integrators' own tests can use them too.
 package adaptertest
@@ -30,6 +36,7 @@ import (
 	"github.com/lienthong/lienthong/adapters/delivery"
 	"github.com/lienthong/lienthong/internal/kafkabus"
 	"github.com/lienthong/lienthong/internal/kafkabus/kafkatest"
+	"github.com/lienthong/lienthong/problem"
 )
 
 // Cluster is a Kafka cluster (plaintext) and the topic prefix one test uses.
@@ -98,6 +105,36 @@ type Harness interface {
 	MakeDriver(t *testing.T, agency string) (adapters.Driver, System)
 }
 
+// Features says what a harness's fake system cannot be made to do, like
+// Watermill's pubsub test features. The zero value claims everything: every
+// case runs. A case that needs an Outcome the system lacks is skipped with
+// t.Skip naming the feature, so the gap shows in `go test -v` instead of
+// failing or silently passing. Claim a lack only when the real system has
+// it too (a file drop that never refuses an event): each one skips part of
+// the contract.
+//
+// No driver in this repository declares a lack: the webhook and the SOAP
+// template both run every case.
+type Features struct {
+	// NoTransient: the system cannot fail in a way worth retrying, so its
+	// responder never returns Transient. Skips RetriesTransientFailures,
+	// RetryingDossierDoesNotBlockOthers and NoAcknowledgementBeforeSuccess.
+	NoTransient bool
+	// NoReject: the system never refuses an event for good (no Reject).
+	// Skips DeadLettersPermanentFailures.
+	NoReject bool
+	// NoHang: the system cannot be made to hold a delivery until its
+	// context ends (no Hang). Skips HonoursCancellation.
+	NoHang bool
+}
+
+// FeatureHarness is a Harness that declares what its system cannot do;
+// RunConformanceTests asks any harness that has the method.
+type FeatureHarness interface {
+	Harness
+	Features() Features
+}
+
 const agency = "CONF"
 
 // Options are the engine options of the suite: short waits keep it fast.
@@ -114,28 +151,67 @@ func Options() delivery.Options {
 	}
 }
 
-// RunConformanceTests runs every case against h.
+// needs names the Features a case depends on.
+type needs struct{ transient, reject, hang bool }
+
+// missing returns the name of the first declared lack that a case needs, or "".
+func (n needs) missing(f Features) string {
+	switch {
+	case n.transient && f.NoTransient:
+		return "NoTransient (the system cannot fail transiently)"
+	case n.reject && f.NoReject:
+		return "NoReject (the system never refuses an event)"
+	case n.hang && f.NoHang:
+		return "NoHang (the system cannot hold a delivery)"
+	}
+	return ""
+}
+
+var cases = []struct {
+	name  string
+	needs needs
+	run   func(*testing.T, Harness)
+}{
+	{"DeliversInOrderPerDossier", needs{}, testOrder},
+	{"RetriesTransientFailures", needs{transient: true}, testRetry},
+	{"DeadLettersPermanentFailures", needs{reject: true}, testDeadLetter},
+	{"RetryingDossierDoesNotBlockOthers", needs{transient: true}, testNoHeadOfLine},
+	{"HonoursCancellation", needs{hang: true}, testCancel},
+	{"NoAcknowledgementBeforeSuccess", needs{transient: true}, testNoEarlyAck},
+	{"NoLossAcrossRestart", needs{}, testRestart},
+}
+
+// RunConformanceTests runs every case against h, skipping those that need
+// what h declares its system cannot do (see Features and FeatureHarness).
 func RunConformanceTests(t *testing.T, h Harness) {
-	t.Run("DeliversInOrderPerDossier", func(t *testing.T) { testOrder(t, h) })
-	t.Run("RetriesTransientFailures", func(t *testing.T) { testRetry(t, h) })
-	t.Run("DeadLettersPermanentFailures", func(t *testing.T) { testDeadLetter(t, h) })
-	t.Run("RetryingDossierDoesNotBlockOthers", func(t *testing.T) { testNoHeadOfLine(t, h) })
-	t.Run("HonoursCancellation", func(t *testing.T) { testCancel(t, h) })
-	t.Run("NoAcknowledgementBeforeSuccess", func(t *testing.T) { testNoEarlyAck(t, h) })
-	t.Run("NoLossAcrossRestart", func(t *testing.T) { testRestart(t, h) })
+	var f Features
+	if fh, ok := h.(FeatureHarness); ok {
+		f = fh.Features()
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if lack := c.needs.missing(f); lack != "" {
+				t.Skipf("skipped: the harness declares Features.%s", lack)
+			}
+			c.run(t, h)
+		})
+	}
 }
 
 // Event returns the CloudEvent JSON of event n of a dossier, with id
 // "<dossier>/<n>" so that order can be checked from what arrives.
 func Event(dossier string, n int) []byte {
 	b, _ := json.Marshal(map[string]any{
-		"specversion": "1.0", "id": fmt.Sprintf("%s/%d", dossier, n),
+		"specversion": "1.0", "id": EventID(dossier, n),
 		"source": "urn:lienthong:router", "type": "dossier.status.changed",
 		"subject": dossier, "time": "2026-03-03T08:15:00+07:00",
 		"datacontenttype": "application/json", "data": map[string]any{"seq": n},
 	})
 	return b
 }
+
+// EventID is the id of event n of a dossier, as Event makes it.
+func EventID(dossier string, n int) string { return fmt.Sprintf("%s/%d", dossier, n) }
 
 // Dossier returns the code of test dossier i.
 func Dossier(i int) string { return fmt.Sprintf("HCC-20260303-%04d", i+1) }
@@ -204,18 +280,6 @@ func seqOf(id string) (string, int) {
 	return d, i
 }
 
-// Waitfor polls cond until it holds or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func unique(ds []Delivery) map[string]bool {
 	m := map[string]bool{}
 	for _, d := range ds {
@@ -252,98 +316,92 @@ func CheckOrder(t testing.TB, ds []Delivery) {
 func testOrder(t *testing.T, h Harness) {
 	c := StartCluster(t, 3, agency)
 	d, sys := h.MakeDriver(t, agency)
-	total := Publish(t, c, agency, 6, 8)
+	p := newProbe(t, c, sys)
+	p.setResponder(nil)
+	Publish(t, c, agency, 6, 8)
 	Start(t, c, agency, d, Options())
-	waitFor(t, 30*time.Second, "every event", func() bool { return len(unique(sys.Received())) == total })
+	p.waitDelivered(30*time.Second, "every event", ids(6, 8, nil))
 	CheckOrder(t, sys.Received())
 }
 
 func testRetry(t *testing.T, h Harness) {
 	c := StartCluster(t, 2, agency)
 	d, sys := h.MakeDriver(t, agency)
-	var mu sync.Mutex
-	calls := map[string]int{}
+	p := newProbe(t, c, sys)
 	// Every event of dossier 0 fails twice before it is accepted.
-	sys.SetResponder(func(dl Delivery) Outcome {
-		mu.Lock()
-		defer mu.Unlock()
-		calls[dl.ID]++
-		if dl.Subject == Dossier(0) && calls[dl.ID] <= 2 {
+	p.setResponder(func(dl Delivery) Outcome {
+		if dl.Subject == Dossier(0) && len(p.answers(dl.ID)) < 2 {
 			return Transient
 		}
 		return Accept
 	})
-	total := Publish(t, c, agency, 3, 4)
+	Publish(t, c, agency, 3, 4)
 	Start(t, c, agency, d, Options())
-	waitFor(t, 30*time.Second, "every event", func() bool { return len(unique(sys.Received())) == total })
+	p.waitDelivered(30*time.Second, "every event", ids(3, 4, nil))
 	CheckOrder(t, sys.Received())
-	mu.Lock()
-	defer mu.Unlock()
 	for n := 1; n <= 4; n++ {
-		if c := calls[fmt.Sprintf("%s/%d", Dossier(0), n)]; c != 3 {
-			t.Errorf("event %d of the failing dossier tried %d times, want 3", n, c)
+		id := EventID(Dossier(0), n)
+		if a := p.answers(id); len(a) != 3 {
+			t.Errorf("event %s (transient twice, then accepted) reached the system %d times, want 3: %s", id, len(a), outcomes(a))
 		}
 	}
-	if dl := DeadLetters(t, c, agency, 0, time.Second); len(dl) != 0 {
-		t.Errorf("%d dead letters, want none", len(dl))
+	if dls := DeadLetters(t, c, agency, 0, time.Second); len(dls) != 0 {
+		t.Errorf("%d dead letters, want none:\n%s", len(dls), describeDeadLetters(dls))
 	}
 }
 
 func testDeadLetter(t *testing.T, h Harness) {
 	c := StartCluster(t, 2, agency)
 	d, sys := h.MakeDriver(t, agency)
-	bad := Dossier(1) + "/2"
-	sys.SetResponder(func(dl Delivery) Outcome {
+	p := newProbe(t, c, sys)
+	bad := EventID(Dossier(1), 2)
+	p.setResponder(func(dl Delivery) Outcome {
 		if dl.ID == bad {
 			return Reject
 		}
 		return Accept
 	})
-	total := Publish(t, c, agency, 3, 4)
+	Publish(t, c, agency, 3, 4)
 	Start(t, c, agency, d, Options())
-	waitFor(t, 30*time.Second, "every other event", func() bool { return len(unique(sys.Received())) == total-1 })
-	got := unique(sys.Received())
-	if got[bad] {
-		t.Fatalf("refused event %s counted as received", bad)
-	}
 	// Later events of the same dossier go on (documented choice).
-	for n := 3; n <= 4; n++ {
-		if !got[fmt.Sprintf("%s/%d", Dossier(1), n)] {
-			t.Errorf("event %d of the dossier after the dead letter not delivered", n)
-		}
+	p.waitDelivered(30*time.Second, "every event but the refused one", ids(3, 4, func(id string) bool { return id == bad }))
+	if unique(sys.Received())[bad] {
+		t.Fatalf("refused event %s counted as received", bad)
 	}
 	dls := DeadLetters(t, c, agency, 1, 20*time.Second)
 	if len(dls) != 1 {
-		t.Fatalf("%d dead letters, want 1", len(dls))
+		t.Fatalf("%d dead letters, want 1 (of %s, refused by the system):\n%s%s", len(dls), bad, describeDeadLetters(dls), p.explain([]string{bad}))
 	}
 	m := dls[0]
 	if string(m.Key) != Dossier(1) || string(m.Value) != string(Event(Dossier(1), 2)) {
 		t.Errorf("dead letter key %s value %s: want the original record", m.Key, m.Value)
 	}
-	if e := kafkabus.Header(m, kafkabus.HeaderError); !strings.HasPrefix(e, "urn:lienthong:problem:delivery-rejected") {
-		t.Errorf("dead letter error header %q", e)
+	if e := kafkabus.Header(m, kafkabus.HeaderError); !strings.HasPrefix(e, problem.DeliveryRejected.URN()+" ") {
+		t.Errorf("dead letter error header %q, want %s and the error: the driver did not mark the refusal adapters.Permanent", e, problem.DeliveryRejected.URN())
 	}
 	if a := kafkabus.Header(m, kafkabus.HeaderAttempts); a != "1" {
-		t.Errorf("dead letter attempts %q, want 1", a)
+		t.Errorf("dead letter attempts %q, want 1 (a refusal is not retried): %s", a, outcomes(p.answers(bad)))
 	}
 }
 
 func testNoHeadOfLine(t *testing.T, h Harness) {
 	c := StartCluster(t, 1, agency) // one partition: every dossier shares it
 	d, sys := h.MakeDriver(t, agency)
-	sys.SetResponder(func(dl Delivery) Outcome {
+	p := newProbe(t, c, sys)
+	p.setResponder(func(dl Delivery) Outcome {
 		if dl.Subject == Dossier(0) {
 			return Transient
 		}
 		return Accept
 	})
-	total := Publish(t, c, agency, 4, 5)
+	Publish(t, c, agency, 4, 5)
 	o := Options()
 	o.MaxAttempts = 1000
 	Start(t, c, agency, d, o)
-	waitFor(t, 30*time.Second, "the other dossiers", func() bool { return len(unique(sys.Received())) == total-5 })
+	failing := func(id string) bool { dossier, _ := seqOf(id); return dossier == Dossier(0) }
+	p.waitDelivered(30*time.Second, "the dossiers other than the failing one", ids(4, 5, failing))
 	for id := range unique(sys.Received()) {
-		if dossier, _ := seqOf(id); dossier == Dossier(0) {
+		if failing(id) {
 			t.Errorf("event %s of the failing dossier counted as received", id)
 		}
 	}
@@ -354,7 +412,7 @@ func testCancel(t *testing.T, h Harness) {
 	sys.SetResponder(func(Delivery) Outcome { return Hang })
 	ctx, cancel := context.WithCancel(context.Background())
 	body := Event(Dossier(0), 1)
-	m := &adapters.Message{ID: Dossier(0) + "/1", Type: "dossier.status.changed", Subject: Dossier(0), Source: "urn:lienthong:router", Body: body, Attempt: 1, Agency: agency}
+	m := &adapters.Message{ID: EventID(Dossier(0), 1), Type: "dossier.status.changed", Subject: Dossier(0), Source: "urn:lienthong:router", Body: body, Attempt: 1, Agency: agency}
 	errc := make(chan error, 1)
 	go func() { errc <- d.Deliver(ctx, m) }()
 	time.Sleep(100 * time.Millisecond)
@@ -382,10 +440,11 @@ func testCancel(t *testing.T, h Harness) {
 func testNoEarlyAck(t *testing.T, h Harness) {
 	c := StartCluster(t, 1, agency)
 	d, sys := h.MakeDriver(t, agency)
+	p := newProbe(t, c, sys)
 	var mu sync.Mutex
 	healthy := false
-	first := Dossier(0) + "/1"
-	sys.SetResponder(func(dl Delivery) Outcome {
+	first := EventID(Dossier(0), 1)
+	p.setResponder(func(dl Delivery) Outcome {
 		mu.Lock()
 		defer mu.Unlock()
 		if dl.ID == first && !healthy {
@@ -397,41 +456,43 @@ func testNoEarlyAck(t *testing.T, h Harness) {
 	o := Options()
 	o.MaxAttempts = 1000
 	stop := Start(t, c, agency, d, o)
-	waitFor(t, 30*time.Second, "the other events", func() bool { return len(unique(sys.Received())) == total-3 })
+	p.waitDelivered(30*time.Second, "the events of the other dossiers", ids(3, 3, func(id string) bool { dossier, _ := seqOf(id); return dossier == Dossier(0) }))
 	time.Sleep(3 * o.CommitInterval)
 	if off := Committed(t, c, agency)[0]; off > 0 {
-		t.Fatalf("committed offset %d while the record at offset 0 is undelivered", off)
+		t.Fatalf("committed offset %d while the record at offset 0 (%s, failing transiently) is undelivered:\n%s", off, first, p.explain([]string{first}))
 	}
 	stop()
 	if off := Committed(t, c, agency)[0]; off > 0 {
-		t.Fatalf("after shutdown, committed offset %d while the record at offset 0 is undelivered", off)
+		t.Fatalf("after shutdown, committed offset %d while the record at offset 0 (%s, failing transiently) is undelivered:\n%s", off, first, p.explain([]string{first}))
 	}
 	mu.Lock()
 	healthy = true
 	mu.Unlock()
 	Start(t, c, agency, d, o)
-	waitFor(t, 30*time.Second, "every event after restart", func() bool { return len(unique(sys.Received())) == total })
+	p.waitDelivered(30*time.Second, "every event after restart", ids(3, 3, nil))
 	CheckOrder(t, sys.Received())
-	waitFor(t, 10*time.Second, "the commit of every offset", func() bool { return Committed(t, c, agency)[0] == int64(total) })
+	p.waitFor(10*time.Second, fmt.Sprintf("the commit of every offset (%d)", total), nil, func() bool { return Committed(t, c, agency)[0] == int64(total) })
 }
 
 func testRestart(t *testing.T, h Harness) {
 	c := StartCluster(t, 3, agency)
 	d, sys := h.MakeDriver(t, agency)
+	p := newProbe(t, c, sys)
 	// A slow system and a short drain: the stop cuts deliveries off midway.
-	sys.SetResponder(func(Delivery) Outcome { time.Sleep(5 * time.Millisecond); return Accept })
+	p.setResponder(func(Delivery) Outcome { time.Sleep(5 * time.Millisecond); return Accept })
 	total := Publish(t, c, agency, 10, 20)
+	all := ids(10, 20, nil)
 	o := Options()
 	o.ShutdownTimeout = 20 * time.Millisecond
 	stop := Start(t, c, agency, d, o)
-	waitFor(t, 30*time.Second, "a third of the events", func() bool { return len(sys.Received()) >= total/3 })
+	p.waitFor(30*time.Second, "a third of the events", all, func() bool { return len(sys.Received()) >= total/3 })
 	stop()
 	before := len(unique(sys.Received()))
 	if before == total {
 		t.Logf("every event was delivered before the stop took effect: the restart case is weak on this system")
 	}
 	Start(t, c, agency, d, Options())
-	waitFor(t, 60*time.Second, "every event after restart", func() bool { return len(unique(sys.Received())) == total })
+	p.waitDelivered(60*time.Second, "every event after restart", all)
 	CheckOrder(t, sys.Received())
 	t.Logf("%d of %d delivered before the restart, %d deliveries in all", before, total, len(sys.Received()))
 }
@@ -462,22 +523,11 @@ func DeadLetters(t testing.TB, c Cluster, agencyCode string, want int, timeout t
 // the agency's inbox (-1: none).
 func Committed(t testing.TB, c Cluster, agencyCode string) map[int]int64 {
 	t.Helper()
-	b := c.open(t)
-	defer b.Close()
-	topic := c.InboxTopic(agencyCode)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	parts, err := b.Partitions(ctx, topic)
+	out, err := committedOffsets(ctx, c, agencyCode)
 	if err != nil {
 		t.Fatal(err)
-	}
-	resp, err := b.Client().OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: delivery.GroupID(agencyCode), Topics: map[string][]int{topic: parts}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[int]int64{}
-	for _, p := range resp.Topics[topic] {
-		out[p.Partition] = p.CommittedOffset
 	}
 	return out
 }

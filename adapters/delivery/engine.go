@@ -463,7 +463,7 @@ func (e *Engine) process(stop, hard context.Context, m kafka.Message) bool {
 			return false // no retries once shutting down
 		}
 		e.o.Metrics.Retried(e.cfg.Agency, status)
-		wait := Backoff(e.o.MinBackoff, e.o.MaxBackoff, attempt, adapters.RetryAfterOf(err), rand.Float64())
+		wait := adapters.Backoff(e.o.MinBackoff, e.o.MaxBackoff, attempt, adapters.RetryAfterOf(err), rand.Float64())
 		e.o.Logger.Debug("delivery: retry", "agency", e.cfg.Agency, "dossier", env.Subject, "id", env.ID, "attempt", attempt, "status", status, "wait", wait)
 		t := time.NewTimer(wait)
 		select {
@@ -475,34 +475,12 @@ func (e *Engine) process(stop, hard context.Context, m kafka.Message) bool {
 	}
 }
 
-// Backoff returns the wait before retry number attempt (1 = the wait after
-// the first failure): exponential from min, capped at max, with full jitter
-// between min and that cap (r in [0,1) picks the point). A Retry-After hint
-// raises the wait to the hint, but never above max: a receiver cannot park a
-// dossier for days (go-retryablehttp #247).
-func Backoff(min, max time.Duration, attempt int, retryAfter time.Duration, r float64) time.Duration {
-	ceil := max
-	if attempt < 63 {
-		if d := min << (attempt - 1); d > 0 && d < max {
-			ceil = d
-		}
-	}
-	wait := min + time.Duration(r*float64(ceil-min))
-	if retryAfter > wait {
-		wait = retryAfter
-	}
-	if wait > max {
-		wait = max
-	}
-	return wait
-}
-
 // deadLetter writes m to the agency's dead-letter topic, retrying the write
 // until it is acknowledged or the engine is shutting down: a record counts
 // as finished only once its dead letter is durable.
 func (e *Engine) deadLetter(stop, hard context.Context, m kafka.Message, reason problem.Type, cause error, attempts, status int) bool {
 	headers := []kafka.Header{
-		{Key: kafkabus.HeaderError, Value: []byte(reason.URN() + " " + cause.Error())},
+		kafkabus.ErrorHeader(reason, cause.Error()),
 		{Key: kafkabus.HeaderAttempts, Value: []byte(strconv.Itoa(attempts))},
 		{Key: kafkabus.HeaderLastStatus, Value: []byte(strconv.Itoa(status))},
 		{Key: HeaderFailedAt, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
@@ -528,7 +506,7 @@ func (e *Engine) deadLetter(stop, hard context.Context, m kafka.Message, reason 
 		select {
 		case <-stop.Done():
 			return false
-		case <-time.After(Backoff(100*time.Millisecond, 5*time.Second, try, 0, rand.Float64())):
+		case <-time.After(adapters.Backoff(100*time.Millisecond, 5*time.Second, try, 0, rand.Float64())):
 		}
 	}
 }

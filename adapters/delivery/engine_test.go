@@ -14,31 +14,6 @@ import (
 	"github.com/lienthong/lienthong/internal/kafkabus/kafkatest"
 )
 
-func TestBackoff(t *testing.T) {
-	ms := time.Millisecond
-	cases := []struct {
-		attempt    int
-		retryAfter time.Duration
-		r          float64
-		want       time.Duration
-	}{
-		{1, 0, 0, 100 * ms},          // floor
-		{1, 0, 0.999999, 100 * ms},   // first wait: ceiling is min
-		{2, 0, 0.5, 150 * ms},        // between 100 and 200
-		{3, 0, 1, 400 * ms},          // ceiling doubles
-		{10, 0, 1, 1000 * ms},        // capped
-		{100, 0, 1, 1000 * ms},       // no overflow
-		{1, 700 * ms, 0, 700 * ms},   // Retry-After honoured
-		{1, time.Hour, 0, 1000 * ms}, // ... but capped
-		{4, 10 * ms, 0.5, 450 * ms},  // a small hint does not shorten the backoff
-	}
-	for _, c := range cases {
-		if got := Backoff(100*ms, time.Second, c.attempt, c.retryAfter, c.r); got != c.want {
-			t.Errorf("Backoff(attempt %d, after %s, r %.2f) = %s, want %s", c.attempt, c.retryAfter, c.r, got, c.want)
-		}
-	}
-}
-
 func TestTrackerCommitsOnlyTheFinishedPrefix(t *testing.T) {
 	tr := newTracker()
 	for _, off := range []int64{5, 6, 8, 9} { // 7 absent: a gap in the log
@@ -138,17 +113,6 @@ func TestRetryAfterHonouredAndCapped(t *testing.T) {
 				t.Fatalf("gap between attempts %s, want within [%s, %s]", gap, c.minGap, c.maxGap)
 			}
 		})
-	}
-}
-
-// Jitter: the same failure pattern gives different waits.
-func TestBackoffHasJitter(t *testing.T) {
-	seen := map[time.Duration]bool{}
-	for i := 0; i < 50; i++ {
-		seen[Backoff(10*time.Millisecond, time.Second, 5, 0, float64(i)/50)] = true
-	}
-	if len(seen) < 40 {
-		t.Fatalf("only %d distinct waits out of 50", len(seen))
 	}
 }
 

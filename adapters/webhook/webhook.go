@@ -243,36 +243,17 @@ func connectionRetryPolicy(ctx context.Context, resp *http.Response, err error) 
 	return true, err
 }
 
-// Backoff is lienthong's wait between HTTP tries, a go-retryablehttp
-// Backoff: exponential, capped, full jitter between min and the cap, a
-// Retry-After (seconds or HTTP date) honoured but capped at max
-// (go-retryablehttp does not cap it, #247). The webhook driver and the
-// public client both use it.
+// Backoff is adapters.Backoff in the shape of a go-retryablehttp Backoff
+// (attempt counted from 0, the Retry-After read from resp: seconds or an
+// HTTP date): exponential, capped, full jitter between min and the cap, a
+// Retry-After honoured but capped at max (go-retryablehttp does not cap it,
+// #247). The webhook driver and the public client both use it.
 func Backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
-	return jitteredBackoff(min, max, attempt, resp, rand.Float64())
-}
-
-func jitteredBackoff(min, max time.Duration, attempt int, resp *http.Response, r float64) time.Duration {
-	ceil := max
-	if attempt < 30 {
-		if d := min << attempt; d > 0 && d < max {
-			ceil = d
-		}
-	}
-	wait := min + time.Duration(r*float64(ceil-min))
+	var hint time.Duration
 	if resp != nil {
-		if ra, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && ra > wait {
-			wait = ra
-		}
+		hint, _ = ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
-	return min2(wait, max)
-}
-
-func min2(a, b time.Duration) time.Duration {
-	if a < b {
-		return a
-	}
-	return b
+	return adapters.Backoff(min, max, attempt+1, hint, rand.Float64())
 }
 
 // redact drops the URL from a transport error: webhook URLs may carry a

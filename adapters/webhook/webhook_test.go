@@ -132,15 +132,16 @@ func TestNewRejectsBadOptions(t *testing.T) {
 // official library verifies it (with its timestamp tolerance).
 func TestDeliverSignsAndClassifies(t *testing.T) {
 	r := newReceiver(t)
-	d, err := webhook.New(webhook.Options{URL: r.srv.URL, Secret: secret})
+	d, err := webhook.New(webhook.Options{URL: r.URL, Secret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Deliver(context.Background(), msg("e-1")); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Received()) != 1 || r.headers[0].Get("webhook-id") != "e-1" || r.headers[0].Get("Idempotency-Key") != "e-1" {
-		t.Fatalf("received %v headers %v", r.Received(), r.headers)
+	reqs := r.Requests()
+	if len(r.Received()) != 1 || len(reqs) != 1 || reqs[0].Header.Get("webhook-id") != "e-1" || reqs[0].Header.Get("Idempotency-Key") != "e-1" {
+		t.Fatalf("received %v requests %+v", r.Received(), reqs)
 	}
 }
 
@@ -233,5 +234,29 @@ func TestInCallRetryOfDroppedConnection(t *testing.T) {
 		if err != nil && (adapters.IsPermanent(err) || adapters.StatusOf(err) != 0) {
 			t.Errorf("a dropped connection must be transient with no status: %v", err)
 		}
+	}
+}
+
+// Backoff is adapters.Backoff in go-retryablehttp's shape: attempt 0 is the
+// wait after the first failure (ceiling = min), attempt n doubles the
+// ceiling n times, and the Retry-After of resp (seconds or an HTTP date)
+// raises the wait, capped at max.
+func TestBackoffIsTheSharedOne(t *testing.T) {
+	min, max := 100*time.Millisecond, time.Second
+	for i := 0; i < 20; i++ {
+		if d := webhook.Backoff(min, max, 0, nil); d != min {
+			t.Fatalf("attempt 0: %s, want %s", d, min)
+		}
+		if d := webhook.Backoff(min, max, 2, nil); d < min || d > 4*min {
+			t.Fatalf("attempt 2: %s, want within [%s, %s]", d, min, 4*min)
+		}
+	}
+	resp := &http.Response{Header: http.Header{"Retry-After": []string{time.Now().Add(10 * time.Second).UTC().Format(http.TimeFormat)}}}
+	if d := webhook.Backoff(min, max, 0, resp); d != max {
+		t.Fatalf("Retry-After date beyond max: %s, want %s", d, max)
+	}
+	resp.Header.Set("Retry-After", "0")
+	if d := webhook.Backoff(min, max, 0, resp); d != min {
+		t.Fatalf("Retry-After 0: %s, want %s", d, min)
 	}
 }

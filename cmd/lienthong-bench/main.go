@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"runtime"
@@ -31,6 +32,7 @@ import (
 
 	"github.com/lienthong/lienthong/internal/app"
 	"github.com/lienthong/lienthong/internal/config"
+	"github.com/lienthong/lienthong/internal/demo"
 	"github.com/lienthong/lienthong/internal/kafkabus"
 )
 
@@ -132,7 +134,7 @@ func run(clients int, duration, warmup time.Duration, roleList string) error {
 	}
 	defer a.Stop(context.Background())
 	token := config.ExampleDevTokens()["HCC"]
-	sample, _ := json.Marshal(event("x", "HCC-20260101-000000"))
+	sample, _ := json.Marshal(event("x", "HCC-20260101-000000", demo.LandProcedure))
 
 	// Baseline first on a topic of its own, then ingress, then the baseline
 	// again: the machines are shared and noisy, so report both baselines.
@@ -157,8 +159,9 @@ func run(clients int, duration, warmup time.Duration, roleList string) error {
 	return nil
 }
 
-// event is a typical ~2 KB submission.
-func event(id, code string) map[string]any {
+// event is a typical submission of procedure proc with its form: about
+// 4 KB for the birth group, 3 KB for the land registration.
+func event(id, code, proc string) map[string]any {
 	docs := []any{}
 	for i := 0; i < 6; i++ {
 		docs = append(docs, map[string]any{
@@ -172,10 +175,11 @@ func event(id, code string) map[string]any {
 		"specversion": "1.0", "id": id, "source": "urn:lienthong:agency:HCC", "type": "dossier.submitted",
 		"subject": code, "time": "2026-03-03T08:15:00+07:00", "datacontenttype": "application/json",
 		"data": map[string]any{
-			"code": code, "procedure": "1.004227",
+			"code": code, "procedure": proc,
 			"applicant": map[string]any{"kind": "citizen", "full_name": "Nguyễn Văn Bình", "id_number": "001090012345",
 				"phone": "0912345678", "email": "binh@example.vn", "address": "Số 1 đường Lê Lợi, phường Đồng Hới, tỉnh Quảng Bình"},
 			"documents": docs, "received_at": "2026-03-03T08:10:00+07:00", "channel": "online",
+			"form": demo.SampleForm(rand.New(rand.NewPCG(1, 2)), proc, time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)),
 		},
 	}
 }
@@ -187,9 +191,15 @@ func event(id, code string) map[string]any {
 // inside the duplicate window costs the gateway no store query.
 var today = time.Now().Format("20060102")
 
-var template, _ = json.Marshal(event("@@ID@@", "HCC-20260303-000000000"))
+var (
+	template, _      = json.Marshal(event("@@ID@@", "HCC-20260303-000000000", demo.LandProcedure))
+	birthTemplate, _ = json.Marshal(event("@@ID@@", "HCC-20260303-000000000", demo.BirthProcedure))
+)
 
-func render(id, code string) []byte {
+func render(id, code string) []byte { return renderFrom(template, id, code) }
+
+// renderFrom fills in a template's id and dossier code.
+func renderFrom(template []byte, id, code string) []byte {
 	b := bytes.ReplaceAll(template, []byte("HCC-20260303-000000000"), []byte(code))
 	return bytes.Replace(b, []byte("@@ID@@"), []byte(id), 1)
 }

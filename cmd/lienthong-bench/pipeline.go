@@ -131,7 +131,7 @@ func submitLoad(base, token string, clients int, warmup, duration time.Duration,
 		code := fmt.Sprintf("HCC-%s-%03d%06d", today, w, seq)
 		body := render(fmt.Sprintf("p-%x-%d-%d", run0, w, seq), code)
 		if seq%2 == 1 {
-			body = bytes.Replace(body, []byte(`"procedure":"1.004227"`), []byte(`"procedure":"1.001193"`), 1)
+			body = renderFrom(birthTemplate, fmt.Sprintf("p-%x-%d-%d", run0, w, seq), code)
 		}
 		req, _ := http.NewRequest(http.MethodPost, base+"/v1/events", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/cloudevents+json")

@@ -3,11 +3,9 @@ package soapdrop_test
 import (
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,69 +14,43 @@ import (
 	soapdrop "github.com/lienthong/lienthong/examples/adapter-template"
 )
 
-// legacy is the fake SOAP service the harness controls.
-type legacy struct {
-	mu      sync.Mutex
-	respond func(adaptertest.Delivery) adaptertest.Outcome
-	got     []adaptertest.Delivery
-}
+// The fake legacy SOAP service is an adaptertest.Recorder: it reads the
+// delivery out of the SOAP envelope and answers with SOAP faults.
 
-func (l *legacy) SetResponder(f func(adaptertest.Delivery) adaptertest.Outcome) {
-	l.mu.Lock()
-	l.respond = f
-	l.mu.Unlock()
-}
-
-func (l *legacy) Received() []adaptertest.Delivery {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]adaptertest.Delivery(nil), l.got...)
-}
-
-func (l *legacy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
+func decodeSOAP(_ *http.Request, body []byte) (adaptertest.Delivery, error) {
 	var env struct {
 		Code  string `xml:"Body>NhanSuKien>MaHoSo"`
 		ID    string `xml:"Body>NhanSuKien>MaSuKien"`
 		Event string `xml:"Body>NhanSuKien>SuKien"`
 	}
-	if err := xml.Unmarshal(raw, &env); err != nil || !json.Valid([]byte(env.Event)) {
-		w.WriteHeader(http.StatusBadRequest)
+	if err := xml.Unmarshal(body, &env); err != nil {
+		return adaptertest.Delivery{}, err
+	}
+	if !json.Valid([]byte(env.Event)) {
+		return adaptertest.Delivery{}, errors.New("SuKien is not JSON")
+	}
+	return adaptertest.Delivery{ID: env.ID, Subject: env.Code, Body: []byte(env.Event)}, nil
+}
+
+func answerSOAP(w http.ResponseWriter, o adaptertest.Outcome) {
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	if o == adaptertest.Accept {
+		fmt.Fprint(w, `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><Ok/></soap:Body></soap:Envelope>`)
 		return
 	}
-	d := adaptertest.Delivery{ID: env.ID, Subject: env.Code, Body: []byte(env.Event)}
-	l.mu.Lock()
-	f := l.respond
-	l.mu.Unlock()
-	out := adaptertest.Accept
-	if f != nil {
-		out = f(d)
+	code := "soap:Server" // Transient
+	if o == adaptertest.Reject {
+		code = "soap:Client"
 	}
-	switch out {
-	case adaptertest.Accept:
-		l.mu.Lock()
-		l.got = append(l.got, d)
-		l.mu.Unlock()
-		fmt.Fprint(w, `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><Ok/></soap:Body></soap:Envelope>`)
-	case adaptertest.Transient, adaptertest.Reject:
-		code := "soap:Server"
-		if out == adaptertest.Reject {
-			code = "soap:Client"
-		}
-		w.WriteHeader(http.StatusInternalServerError)
-		fmt.Fprintf(w, `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultcode>%s</faultcode><faultstring>test</faultstring></soap:Fault></soap:Body></soap:Envelope>`, code)
-	case adaptertest.Hang:
-		<-r.Context().Done()
-	}
+	w.WriteHeader(http.StatusInternalServerError)
+	fmt.Fprintf(w, `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultcode>%s</faultcode><faultstring>test</faultstring></soap:Fault></soap:Body></soap:Envelope>`, code)
 }
 
 type harness struct{}
 
 func (harness) MakeDriver(t *testing.T, agency string) (adapters.Driver, adaptertest.System) {
-	l := &legacy{}
-	srv := httptest.NewServer(l)
-	t.Cleanup(srv.Close)
-	return soapdrop.New(srv.URL, 5*time.Second), l
+	rec := adaptertest.NewRecorder(t, adaptertest.RecorderOptions{Decode: decodeSOAP, Answer: answerSOAP})
+	return soapdrop.New(rec.URL, 5*time.Second), rec
 }
 
 // The whole conformance suite, inside the real engine over a real broker.

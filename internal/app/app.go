@@ -33,6 +33,7 @@ import (
 	"github.com/lienthong/lienthong/internal/gateway"
 	"github.com/lienthong/lienthong/internal/kafkabus"
 	"github.com/lienthong/lienthong/internal/kafkabus/embedded"
+	"github.com/lienthong/lienthong/internal/telemetry"
 	"github.com/lienthong/lienthong/internal/tracking"
 	"github.com/lienthong/lienthong/schemas"
 )
@@ -73,6 +74,9 @@ type App struct {
 	Schemas  *schemas.Registry
 	Log      *slog.Logger
 	Registry *prometheus.Registry
+	// Tracing is the tracer provider of every role: OTLP when the config's
+	// tracing section (or OTEL_EXPORTER_OTLP_ENDPOINT) says so, else off.
+	Tracing *telemetry.Provider
 
 	roles    map[string]bool
 	server   *http.Server
@@ -117,9 +121,10 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if len(o.Roles) == 0 {
 		o.Roles = AllRoles
 	}
-	reg, err := schemas.Load()
-	if err != nil {
-		return nil, fmt.Errorf("load schemas: %w", err)
+	// The config compiled the schemas with its forms_dir's form schemas.
+	reg := cfg.Schemas()
+	if reg == nil {
+		return nil, fmt.Errorf("load schemas: the config was not validated")
 	}
 	a := &App{Config: cfg, Schemas: reg, Log: o.Log, roles: map[string]bool{}, errc: make(chan error, 16)}
 	for _, r := range o.Roles {
@@ -131,6 +136,15 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err := a.openBus(ctx); err != nil {
 		a.closeBus()
 		return nil, err
+	}
+	tracing, err := telemetry.New(ctx, cfg.Tracing, o.Log)
+	if err != nil {
+		a.closeBus()
+		return nil, err
+	}
+	a.Tracing = tracing
+	if a.Tracing.Exporting() {
+		o.Log.Info("tracing: exporting spans over OTLP/HTTP", "endpoint", cfg.Tracing.OTLPEndpoint)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
@@ -152,6 +166,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		a.Stop(context.Background())
 		return nil, err
 	}
+	a.mountConsole(runCtx) // the operator console at /console/ (internal/console)
 	if err := a.serveHTTP(o.Listener); err != nil {
 		a.Stop(context.Background())
 		return nil, err
@@ -332,20 +347,22 @@ func (a *App) startGateway(ctx context.Context) {
 	}
 	a.AddReady("idempotency index", indexReady)
 	gw := gateway.New(gateway.Options{
-		Config:       a.Config,
-		Schemas:      a.Schemas,
-		Writer:       a.Bus.Writer(),
-		Topic:        a.Bus.Topic(kafkabus.TopicEvents),
-		Index:        a.index,
-		PastCodes:    a.pastCodes,
-		Window:       window,
-		Ready:        indexReady,
-		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes,
-		MaxClockSkew: a.Config.Gateway.MaxClockSkew.Duration,
-		Metrics:      gateway.NewMetrics(a.Registry),
-		Log:          a.Log,
+		Config:           a.Config,
+		Schemas:          a.Schemas,
+		Writer:           a.Bus.Writer(),
+		Topic:            a.Bus.Topic(kafkabus.TopicEvents),
+		Index:            a.index,
+		PastCodes:        a.pastCodes,
+		DossierProcedure: a.dossierProcedure,
+		Window:           window,
+		Ready:            indexReady,
+		MaxBodyBytes:     a.Config.HTTP.MaxBodyBytes,
+		MaxClockSkew:     a.Config.Gateway.MaxClockSkew.Duration,
+		Metrics:          gateway.NewMetrics(a.Registry),
+		Log:              a.Log,
+		Tracer:           a.Tracing.Tracer(),
 	})
-	a.api.Handle("/v1/events", gw)
+	a.api.Handle("/v1/events", telemetry.Serve(a.Tracing.Tracer(), "/v1/events", gw))
 }
 
 func (a *App) mountCommon() {
@@ -442,7 +459,8 @@ func serverTLS(t config.HTTPTLS) (*tls.Config, error) {
 
 // Stop shuts down gracefully: stop accepting HTTP, let in-flight requests
 // (and their Kafka writes) finish, stop workers (they commit what is done),
-// flush the writer, close the broker. It returns within ctx's deadline.
+// flush the writer and the spans, close the broker. It returns within ctx's
+// deadline.
 func (a *App) Stop(ctx context.Context) {
 	if a.server != nil {
 		_ = a.server.Shutdown(ctx)
@@ -462,6 +480,11 @@ func (a *App) Stop(ctx context.Context) {
 	}
 	if a.store != nil {
 		a.store.close() // after the projector and the router stopped using it
+	}
+	if a.Tracing != nil {
+		if err := a.Tracing.Shutdown(ctx); err != nil {
+			a.Log.Warn("tracing: spans not flushed on stop", "err", err)
+		}
 	}
 	a.closeBus()
 }

@@ -19,7 +19,7 @@ func (a *App) startRoles(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	svc, err := delivery.New(a.Config, a.Bus, delivery.Options{Metrics: prom, Logger: a.Log})
+	svc, err := delivery.New(a.Config, a.Bus, delivery.Options{Metrics: prom, Logger: a.Log, Tracer: a.Tracing.Tracer()})
 	if err != nil {
 		return err
 	}
@@ -37,6 +37,7 @@ func (a *App) startRoles(ctx context.Context) error {
 			Agencies: routing.AgencyCodes(a.Config),
 			Logger:   a.Log,
 			Archive:  archive{a.store},
+			Tracer:   a.Tracing.Tracer(),
 		})
 		if err := registerRouterMetrics(a.Registry, r); err != nil {
 			return err

@@ -79,6 +79,19 @@ func (a *App) startStore(ctx context.Context) error {
 			st, err := store.Open(octx, cfg)
 			cancel()
 			if err == nil {
+				err = a.pinForms(ctx, st)
+				var changed *store.FormChangedError
+				if errors.As(err, &changed) {
+					_ = st.Close()
+					a.store.set(nil, err)
+					a.Log.Error("refusing to run: a form schema version changed", "err", err)
+					return err // fatal: a published version never changes
+				}
+				if err != nil {
+					_ = st.Close()
+				}
+			}
+			if err == nil {
 				a.store.set(st, nil)
 				a.Log.Info("tracking store open", "database", st.Dialect(), "path", storePath(cfg))
 				return a.runProjector(ctx, st)
@@ -176,4 +189,31 @@ func (a *App) pastCodes(ctx context.Context, codes []string) (map[string]bool, e
 		out[c] = true
 	}
 	return out, nil
+}
+
+// dossierProcedure tells the gateway a dossier's procedure, to check a
+// step's outputs against the step's output schema.
+func (a *App) dossierProcedure(ctx context.Context, code string) (string, bool, error) {
+	st, err := a.store.get()
+	if err != nil {
+		return "", false, err
+	}
+	m, err := st.Lookup(ctx, []string{code})
+	if err != nil {
+		return "", false, err
+	}
+	b, ok := m[code]
+	return b.Procedure, ok, nil
+}
+
+// pinForms records the form schema versions in use in the tracking store,
+// or refuses those whose content changed since their first use.
+func (a *App) pinForms(ctx context.Context, st *store.Store) error {
+	var pins []store.FormPin
+	for _, f := range a.Schemas.Forms() {
+		pins = append(pins, store.FormPin{URN: f.URN, SHA256: f.SHA256, Path: f.Path})
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	return st.PinForms(pctx, pins)
 }

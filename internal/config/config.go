@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/internal/calendar"
+	"github.com/lienthong/lienthong/schemas"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -35,13 +36,19 @@ type Config struct {
 	Kafka            Kafka          `yaml:"kafka"`
 	Store            Store          `yaml:"store"`
 	Gateway          GatewayConfig  `yaml:"gateway"`
+	Tracing          Tracing        `yaml:"tracing"`
 	Calendar         CalendarConfig `yaml:"calendar"`
 	Agencies         []Agency       `yaml:"agencies"`
 	Procedures       []Procedure    `yaml:"procedures"`
+	// FormsDir holds a deployment's own form schemas (*.json, JSON Schema
+	// 2020-12, $id urn:lienthong:form:<name>:v<N>), beside the built-in
+	// ones; relative to the config file's directory. Empty: built-in only.
+	FormsDir string `yaml:"forms_dir"`
 
 	// Derived on Load.
 	source     string
 	cal        *calendar.Calendar
+	schemas    *schemas.Registry
 	agencyIdx  map[string]int
 	procIdx    map[string]int
 	tokenHash  [][32]byte // by agency index
@@ -96,6 +103,22 @@ type GatewayConfig struct {
 	// MaxClockSkew is how far in the future an event's time or a receipt
 	// time may lie (default 5m): senders' clocks drift, a year does not.
 	MaxClockSkew Duration `yaml:"max_clock_skew"`
+}
+
+// Tracing exports OpenTelemetry traces (spans validate and write in the
+// gateway, apply in the router, deliver in delivery) over OTLP/HTTP. The
+// zero value is off: no exporter runs, and the W3C traceparent is still
+// carried from the POST to the webhook. The standard
+// OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+// turns it on too; OTEL_SDK_DISABLED=true keeps it off.
+type Tracing struct {
+	// OTLPEndpoint is the collector's base URL, as OTEL_EXPORTER_OTLP_ENDPOINT:
+	// "http://otel-collector:4318" sends to /v1/traces there. Empty: the
+	// environment decides.
+	OTLPEndpoint string `yaml:"otlp_endpoint"`
+	// ServiceName is the service.name resource attribute; default
+	// "lienthong" (OTEL_SERVICE_NAME overrides it).
+	ServiceName string `yaml:"service_name"`
 }
 
 // Kafka is the broker connection. Without Brokers, lienthong starts its
@@ -179,7 +202,11 @@ type Procedure struct {
 	Name      string        `yaml:"name"`
 	Deadline  calendar.Span `yaml:"deadline"`
 	Receivers []string      `yaml:"receivers"` // empty: every receiver agency
-	Steps     []Step        `yaml:"steps"`
+	// FormSchemas are the URNs of the form schemas a submission may follow,
+	// newest last: the newest applies when data.form_schema is absent, the
+	// older ones stay accepted during a transition. Empty: no form.
+	FormSchemas []string `yaml:"form_schemas"`
+	Steps       []Step   `yaml:"steps"`
 
 	receivers []string // Receivers, or every receiver agency when empty
 	stepIdx   map[string]int
@@ -195,6 +222,9 @@ type Step struct {
 	Agency   string        `yaml:"agency"`
 	Deadline calendar.Span `yaml:"deadline"`
 	After    []string      `yaml:"after"`
+	// OutputSchema is the URN of the form schema the step's outputs must
+	// match (e.g. urn:lienthong:form:tax-notice:v1). Empty: any object.
+	OutputSchema string `yaml:"output_schema"`
 }
 
 // Duration is a time.Duration written as "10s", "500ms", "5m" in YAML.
@@ -251,6 +281,10 @@ func ParseWith(data []byte, source string, env func(string) (string, bool)) (*Co
 
 // Source names the document the config was parsed from.
 func (c *Config) Source() string { return c.source }
+
+// Schemas returns the compiled schemas: the embedded event schemas, the
+// built-in form schemas and those of forms_dir.
+func (c *Config) Schemas() *schemas.Registry { return c.schemas }
 
 // Cal returns the compiled working-time calendar.
 func (c *Config) Cal() *calendar.Calendar { return c.cal }

@@ -150,9 +150,11 @@ func (p *parser) validate(c *Config) {
 	if d := c.Gateway.MaxClockSkew.Duration; d < time.Second || d > 24*time.Hour {
 		p.addf("gateway.max_clock_skew", "must be from 1s to 24h")
 	}
+	p.validateTracing(&c.Tracing)
 	p.validateCalendar(c)
 	p.validateAgencies(c)
 	p.validateProcedures(c)
+	p.validateForms(c)
 }
 
 func (p *parser) checkAddr(path, addr string) {
@@ -250,6 +252,21 @@ func (p *parser) validateStore(s *Store) {
 	}
 	if s.ConnMaxLifetime.Duration < 0 {
 		p.addf("store.conn_max_lifetime", "must not be negative")
+	}
+}
+
+func (p *parser) validateTracing(t *Tracing) {
+	if e := t.OTLPEndpoint; e != "" {
+		u, err := url.Parse(e)
+		switch {
+		case err == nil && u.User != nil:
+			p.addf("tracing.otlp_endpoint", "holds credentials: give them in OTEL_EXPORTER_OTLP_HEADERS instead")
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "":
+			p.addf("tracing.otlp_endpoint", "%q is not an http:// or https:// base URL of an OTLP/HTTP collector (e.g. http://otel-collector:4318)", e)
+		}
+	}
+	if p.present("tracing.service_name") && strings.TrimSpace(t.ServiceName) == "" {
+		p.addf("tracing.service_name", "must not be empty (leave it out for \"lienthong\")")
 	}
 }
 

@@ -7,12 +7,15 @@ import (
 	"net/http"
 	"sync"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/lienthong/lienthong/adapters"
 	engine "github.com/lienthong/lienthong/adapters/delivery"
 	"github.com/lienthong/lienthong/adapters/webhook"
 	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/internal/kafkabus"
 	"github.com/lienthong/lienthong/internal/pullfeed"
+	"github.com/lienthong/lienthong/internal/telemetry"
 )
 
 // WebhookOptions maps an agency's delivery config to its webhook driver.
@@ -51,6 +54,10 @@ type Options struct {
 	Logger  *slog.Logger
 	// CursorKey keys pull cursors (nil: a fixed key, see internal/pullfeed).
 	CursorKey []byte
+	// Tracer makes the span deliver of each webhook attempt, parented on
+	// the record's traceparent; the webhook sends the span's. nil:
+	// telemetry.Off(), nothing recorded.
+	Tracer trace.Tracer
 }
 
 // Service is delivery inside `lienthong serve`: one engine per webhook
@@ -67,6 +74,9 @@ type Service struct {
 // New builds the engines and handlers of cfg on b.
 func New(cfg *config.Config, b *kafkabus.Bus, o Options) (*Service, error) {
 	s := &Service{engines: map[string]*engine.Engine{}}
+	if o.Tracer == nil {
+		o.Tracer = telemetry.Off().Tracer()
+	}
 	pullMode := map[string]bool{}
 	var codes []string
 	for _, a := range cfg.Agencies {
@@ -81,7 +91,7 @@ func New(cfg *config.Config, b *kafkabus.Bus, o Options) (*Service, error) {
 			}
 			eo := EngineOptions(a)
 			eo.Metrics, eo.Logger = o.Metrics, o.Logger
-			e, err := ForBus(b, a.Code, d, eo)
+			e, err := ForBus(b, a.Code, telemetry.Deliveries(o.Tracer, d), eo)
 			if err != nil {
 				return nil, err
 			}

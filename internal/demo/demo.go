@@ -237,7 +237,7 @@ func (d *Demo) complete(agency string, ev event.Event, step string) {
 	outputs := map[string]any{"result": "ok", "officer_unit": agency}
 	switch step {
 	case "tax":
-		outputs = map[string]any{"tax_notice": fmt.Sprintf("TB-%d", rand.IntN(1e6)), "amount_vnd": 1000 * (1000 + rand.IntN(50000))}
+		outputs = SampleTaxNotice(rng(), time.Now())
 	case "birth":
 		outputs = map[string]any{"birth_certificate_no": fmt.Sprintf("KS-%06d", rand.IntN(1e6))}
 	case "insurance":
@@ -280,6 +280,9 @@ var (
 	givenNames  = []string{"Văn An", "Thị Bình", "Minh Châu", "Thu Hà", "Quốc Huy", "Ngọc Lan", "Đức Minh", "Thanh Tâm"}
 )
 
+// rng is a source for the sample content: unseeded, like the rest of the demo.
+func rng() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) }
+
 // submit files one sample dossier at the desk (HCC).
 func (d *Demo) submit() {
 	n := d.seq.Add(1)
@@ -295,6 +298,9 @@ func (d *Demo) submit() {
 		"documents": []any{map[string]any{"name": "to-khai.pdf", "url": "https://hcc.example.gov.vn/files/" + code,
 			"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}},
 		"received_at": time.Now().Format(time.RFC3339), "channel": []string{"direct", "online", "postal"}[rand.IntN(3)],
+	}
+	if len(p.FormSchemas) > 0 {
+		data["form"] = SampleForm(rng(), p.Code, time.Now().AddDate(0, 0, -rand.IntN(60)))
 	}
 	if d.send("HCC", event.Submitted, code, "sub-"+code, data) {
 		d.Stats.Submitted.Add(1)

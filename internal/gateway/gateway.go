@@ -8,9 +8,7 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,17 +16,17 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/lienthong/lienthong/event"
 	"github.com/lienthong/lienthong/internal/auth"
 	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/internal/kafkabus"
+	"github.com/lienthong/lienthong/internal/telemetry"
 	"github.com/lienthong/lienthong/problem"
 	"github.com/lienthong/lienthong/schemas"
 )
@@ -51,6 +49,12 @@ type Options struct {
 	// fails, the submission goes on: the router, the authority, refuses a
 	// reused code with message.rejected.
 	PastCodes func(ctx context.Context, codes []string) (map[string]bool, error)
+	// DossierProcedure tells the procedure of a submitted dossier (the
+	// tracking store), so that a step's outputs are checked against the
+	// step's output schema here, with a 422. nil, not found or failing: the
+	// router, which holds every open dossier, checks them and refuses a bad
+	// one with message.rejected.
+	DossierProcedure func(ctx context.Context, code string) (string, bool, error)
 	// Window is the index's duplicate window: a code dated inside it cannot
 	// have been submitted before it, so PastCodes is not asked about it.
 	Window       time.Duration
@@ -61,6 +65,11 @@ type Options struct {
 	Metrics      *Metrics
 	Log          *slog.Logger
 	Now          func() time.Time
+	// Tracer makes the spans validate and write (the Kafka write, whose
+	// trace context goes in each record's traceparent header). Their parent
+	// is the request context's span: telemetry.Serve starts it from the
+	// caller's traceparent. nil: telemetry.Off(), nothing recorded.
+	Tracer trace.Tracer
 }
 
 // Gateway serves POST /v1/events.
@@ -89,6 +98,10 @@ func New(o Options) *Gateway {
 	if o.Ready == nil {
 		o.Ready = func() bool { return true }
 	}
+	if o.Tracer == nil {
+		o.Tracer = telemetry.Off().Tracer()
+	}
+	o.Writer = telemetry.Writes(o.Tracer, o.Writer)
 	return &Gateway{o: o}
 }
 
@@ -156,10 +169,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, "", problem.New(http.StatusBadRequest, problem.NotObject, "application/cloudevents+json needs one CloudEvent object; send arrays as application/cloudevents-batch+json"))
 		return
 	}
+	vctx, validate := telemetry.StartValidate(r.Context(), g.o.Tracer, p.Agency, len(raws))
 	evs := make([]checked, 0, len(raws))
 	for i, raw := range raws {
-		c, d := g.check(p, raw)
+		c, d := g.check(vctx, p, raw)
 		if d != nil {
+			telemetry.EndRefused(validate, d.Status, reasonOf(d))
 			if isArray {
 				d.Index = &i
 				d.Errors = prefix(d.Errors, "/"+strconv.Itoa(i))
@@ -169,9 +184,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		evs = append(evs, c)
 	}
-	tp := traceparent(r.Header.Get("traceparent"))
-	w.Header().Set("traceparent", tp)
-	receipts, status, d := g.accept(r.Context(), evs, tp)
+	validate.End()
+	receipts, status, d := g.accept(r.Context(), evs)
 	if d != nil {
 		g.fail(w, "", d)
 		return
@@ -343,7 +357,7 @@ func fieldErrors(errs []schemas.Error) []problem.FieldError {
 // schemas.CheckData with the known procedure between its data and subject
 // stages. The rules live in package schemas, so `lienthong validate` and
 // the gateway agree; this adds only what needs the caller and the config.
-func (g *Gateway) check(p auth.Principal, raw json.RawMessage) (checked, *problem.Details) {
+func (g *Gateway) check(ctx context.Context, p auth.Principal, raw json.RawMessage) (checked, *problem.Details) {
 	var c checked
 	var doc any
 	if err := json.Unmarshal(raw, &doc); err != nil {
@@ -401,6 +415,9 @@ func (g *Gateway) check(p auth.Principal, raw json.RawMessage) (checked, *proble
 	if len(fails) > 0 {
 		return c, stageProblem(fails[0], env)
 	}
+	if d := g.checkForms(ctx, c.typ, env, proc); d != nil {
+		return c, d
+	}
 	if c.typ == event.Submitted {
 		c.code = c.subject
 	}
@@ -411,6 +428,51 @@ func (g *Gateway) check(p auth.Principal, raw json.RawMessage) (checked, *proble
 	c.body = buf.Bytes()
 	c.hash = sha256.Sum256(c.body)
 	return c, nil
+}
+
+// checkForms checks a submission's form against the procedure's form
+// schema, and a step's outputs against the step's output schema when the
+// tracking store knows the dossier's procedure.
+func (g *Gateway) checkForms(ctx context.Context, typ string, env schemas.Envelope, proc *config.Procedure) *problem.Details {
+	switch {
+	case typ == event.Submitted && proc != nil && env.Version >= 2:
+		if errs := g.o.Schemas.CheckForm(env.Data, proc.Code, proc.FormSchemas); len(errs) > 0 {
+			return problem.New(http.StatusUnprocessableEntity, problem.InvalidData,
+				fmt.Sprintf("the form does not fit procedure %s", proc.Code), fieldErrors(errs)...)
+		}
+	case typ == event.Submitted && proc != nil && len(proc.FormSchemas) > 0:
+		// dossier.submitted v1 has no form: the procedure's needs it.
+		return problem.New(http.StatusUnprocessableEntity, problem.InvalidData,
+			fmt.Sprintf("procedure %s needs its form: send dossier.submitted v2 with data.form", proc.Code),
+			problem.FieldError{Location: "/dataschema", Message: "v1 carries no form; use " + event.SchemaURN(event.Submitted, 2)})
+	case typ == event.StepCompleted && g.o.DossierProcedure != nil:
+		stepID, _ := env.Data["step"].(string)
+		lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		code, found, err := g.o.DossierProcedure(lctx, env.Subject)
+		cancel()
+		if err != nil || !found {
+			return nil // the router checks
+		}
+		pr, ok := g.o.Config.Procedure(code)
+		if !ok {
+			return nil
+		}
+		st, ok := pr.Step(stepID)
+		if !ok || st.OutputSchema == "" {
+			return nil
+		}
+		outputs, present := env.Data["outputs"]
+		if !present {
+			return problem.New(http.StatusUnprocessableEntity, problem.InvalidData,
+				fmt.Sprintf("step %s must hand on its outputs (%s)", stepID, st.OutputSchema),
+				problem.FieldError{Location: "/data/outputs", Message: "missing property \"outputs\""})
+		}
+		if errs := g.o.Schemas.ValidateForm(st.OutputSchema, outputs, "/data/outputs"); len(errs) > 0 {
+			return problem.New(http.StatusUnprocessableEntity, problem.InvalidData,
+				fmt.Sprintf("the outputs of step %s do not match %s", stepID, st.OutputSchema), fieldErrors(errs)...)
+		}
+	}
+	return nil
 }
 
 // stageProblem answers a failed stage of package schemas with the
@@ -433,8 +495,9 @@ func stageProblem(f schemas.Failure, env schemas.Envelope) *problem.Details {
 }
 
 // accept reserves each event's id (and dossier code), writes the new ones to
-// Kafka in one acknowledged write, and returns the receipts.
-func (g *Gateway) accept(ctx context.Context, evs []checked, tp string) ([]Receipt, int, *problem.Details) {
+// Kafka in one acknowledged write, and returns the receipts. The write
+// (traced, see Options.Tracer) adds the traceparent header to each record.
+func (g *Gateway) accept(ctx context.Context, evs []checked) ([]Receipt, int, *problem.Details) {
 	now := g.o.Now().UTC()
 	batch := len(evs) > 1
 	cs := make([]claim, len(evs))
@@ -476,8 +539,7 @@ func (g *Gateway) accept(ctx context.Context, evs []checked, tp string) ([]Recei
 		default:
 			receipts[i] = Receipt{ID: c.id, Source: c.source, Subject: c.subject, AcceptedAt: now.Format(time.RFC3339Nano)}
 			msgs = append(msgs, kafkabus.Record(g.o.Topic, c.subject, c.body,
-				kafka.Header{Key: kafkabus.HeaderAcceptedAt, Value: []byte(now.Format(time.RFC3339Nano))},
-				kafka.Header{Key: kafkabus.HeaderTraceparent, Value: []byte(tp)}))
+				kafka.Header{Key: kafkabus.HeaderAcceptedAt, Value: []byte(now.Format(time.RFC3339Nano))}))
 		}
 	}
 	if len(msgs) == 0 {
@@ -532,25 +594,6 @@ func (g *Gateway) pastCodes(ctx context.Context, evs []checked) *problem.Details
 		}
 	}
 	return nil
-}
-
-// traceparentRE is the W3C Trace Context header, version 00.
-var traceparentRE = regexp.MustCompile(`^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$`)
-
-// traceparent returns the trace context to carry with the request's events:
-// the caller's, under a span id of the gateway's, or a new trace when the
-// caller sent none (or an invalid one, or the all-zero ids the spec
-// forbids). The router copies it onto what it makes and the webhook driver
-// sends it on, so one trace follows a dossier from the POST to the agency.
-func traceparent(in string) string {
-	var span [8]byte
-	_, _ = rand.Read(span[:])
-	if traceparentRE.MatchString(in) && in[3:35] != strings.Repeat("0", 32) && in[36:52] != strings.Repeat("0", 16) {
-		return in[:36] + hex.EncodeToString(span[:]) + in[52:]
-	}
-	var trace [16]byte
-	_, _ = rand.Read(trace[:])
-	return "00-" + hex.EncodeToString(trace[:]) + "-" + hex.EncodeToString(span[:]) + "-01"
 }
 
 func dossierExists(code string, i int, batch bool) *problem.Details {

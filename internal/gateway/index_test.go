@@ -59,7 +59,9 @@ func TestPastCodes(t *testing.T) {
 		}})
 	post := func(code string) int {
 		body := fmt.Sprintf(`{"specversion":"1.0","id":"id-%s","source":"urn:lienthong:agency:HCC","type":"dossier.submitted","subject":%q,"time":"2026-03-03T08:15:00+07:00",
-"data":{"code":%q,"procedure":"1.004227","applicant":{"full_name":"Nguyễn Văn A","id_number":"001190012345"},"documents":[],"received_at":"2026-03-03T08:10:00+07:00","channel":"direct"}}`, code, code, code)
+"data":{"code":%q,"procedure":"1.004227","applicant":{"full_name":"Nguyễn Văn A","id_number":"001190012345"},"documents":[],"received_at":"2026-03-03T08:10:00+07:00","channel":"direct",
+"form":{"parcel":{"sheet_number":12,"parcel_number":345,"area_m2":120.5,"address":"Thôn 1, xã Đức Ninh","purpose":"ONT"},
+"certificate":{"serial_number":"CS 123456","issued_on":"2019-05-20"},"change":{"kind":"transfer"}}}}`, code, code, code)
 		req := httptest.NewRequest(http.MethodPost, "/v1/events", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/cloudevents+json")
 		req = req.WithContext(auth.WithPrincipal(req.Context(), auth.Principal{Agency: "HCC"}))

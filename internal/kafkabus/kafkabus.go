@@ -18,6 +18,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
+
+	"github.com/lienthong/lienthong/problem"
 )
 
 // Options say how to reach the cluster and how to lay out topics.
@@ -51,6 +53,12 @@ const (
 	HeaderLastStatus  = "lienthong-last-status"
 	HeaderAcceptedAt  = "lienthong-accepted-at"
 )
+
+// ErrorHeader is the lienthong-error header of a dead letter or a refused
+// record: the problem URN, a space, the detail (docs/DESIGN.md, ADAPTERS.md).
+func ErrorHeader(reason problem.Type, detail string) kafka.Header {
+	return kafka.Header{Key: HeaderError, Value: []byte(reason.URN() + " " + detail)}
+}
 
 // Bus is a connection to one Kafka cluster. It is safe for concurrent use.
 type Bus struct {

@@ -10,7 +10,17 @@ import (
 	"github.com/lienthong/lienthong/internal/kafkabus"
 	"github.com/lienthong/lienthong/internal/kafkabus/embedded"
 	"github.com/lienthong/lienthong/internal/kafkabus/kafkatest"
+	"github.com/lienthong/lienthong/problem"
 )
+
+// The lienthong-error header has one format, for the delivery engine's dead
+// letters and the router's refused records alike: the URN, a space, the detail.
+func TestErrorHeader(t *testing.T) {
+	h := kafkabus.ErrorHeader(problem.DeliveryRejected, "permanent: status 400: bad")
+	if h.Key != "lienthong-error" || string(h.Value) != "urn:lienthong:problem:delivery-rejected permanent: status 400: bad" {
+		t.Fatalf("ErrorHeader = %s: %s", h.Key, h.Value)
+	}
+}
 
 // The same key lands on the same partition number in every topic: the router
 // relies on it to find a dossier's state next to its events.

@@ -12,24 +12,15 @@ import (
 // its steps, the receivers resolved (none listed: every receiver agency),
 // and the config's calendar as the clock.
 func FromConfig(c *config.Config) *router.Routes {
-	var receivers []string
-	for _, a := range c.Agencies {
-		if a.Receiver {
-			receivers = append(receivers, a.Code)
-		}
-	}
-	r := &router.Routes{Procedures: make(map[string]*router.Procedure, len(c.Procedures)), Clock: CalendarClock{c.Cal()}}
+	r := &router.Routes{Procedures: make(map[string]*router.Procedure, len(c.Procedures)), Clock: CalendarClock{c.Cal()}, Schemas: c.Schemas()}
 	for _, p := range c.Procedures {
-		rp := &router.Procedure{Code: p.Code, Name: p.Name, Deadline: router.Span(p.Deadline), Receivers: p.Receivers}
-		if len(rp.Receivers) == 0 {
-			rp.Receivers = receivers
-		}
+		rp := &router.Procedure{Code: p.Code, Name: p.Name, Deadline: router.Span(p.Deadline), Receivers: p.ReceiverCodes(), FormSchemas: p.FormSchemas}
 		for _, s := range p.Steps {
 			name := s.Name
 			if name == "" {
 				name = s.ID
 			}
-			rp.Steps = append(rp.Steps, router.Step{ID: s.ID, Name: name, Agency: s.Agency, Deadline: router.Span(s.Deadline), After: s.After})
+			rp.Steps = append(rp.Steps, router.Step{ID: s.ID, Name: name, Agency: s.Agency, Deadline: router.Span(s.Deadline), After: s.After, OutputSchema: s.OutputSchema})
 		}
 		r.Procedures[p.Code] = rp
 	}

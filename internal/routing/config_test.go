@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -8,6 +9,26 @@ import (
 	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/router"
 )
+
+// A procedure that lists no receivers is receivable by every receiver
+// agency: the routes take the config's resolution (one default, in
+// internal/config), not a second computation.
+func TestFromConfigDefaultReceivers(t *testing.T) {
+	data := bytes.ReplaceAll(config.Example(), []byte("    receivers: [HCC]\n"), nil)
+	c, err := config.ParseWith(data, "example", config.ExampleLookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for code, p := range FromConfig(c).Procedures {
+		cp, _ := c.Procedure(code)
+		if len(cp.Receivers) != 0 {
+			t.Fatalf("procedure %s still lists receivers %v", code, cp.Receivers)
+		}
+		if !p.ReceivableBy("HCC") || p.ReceivableBy("VPDK") || len(p.Receivers) != len(c.Receivers()) {
+			t.Errorf("procedure %s: receivers %v, want every receiver agency %v", code, p.Receivers, c.Receivers())
+		}
+	}
+}
 
 // The example config's routes drive the engine with the real calendar.
 func TestFromConfigExample(t *testing.T) {

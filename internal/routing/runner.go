@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/lienthong/lienthong/event"
 	"github.com/lienthong/lienthong/internal/kafkabus"
+	"github.com/lienthong/lienthong/internal/telemetry"
 	"github.com/lienthong/lienthong/problem"
 	"github.com/lienthong/lienthong/router"
 )
@@ -52,6 +54,10 @@ type RunnerConfig struct {
 	// reading until eviction makes room, so memory stays bounded when the
 	// tracking store is slower than routing.
 	MaxClosed int
+	// Tracer makes the span apply of each event applied, parented on its
+	// record's traceparent; the records it makes carry the span's. nil:
+	// telemetry.Off(), nothing recorded.
+	Tracer trace.Tracer
 }
 
 // Archive holds the dossiers the router no longer keeps in memory: closed
@@ -158,6 +164,9 @@ func NewRunner(bus *kafkabus.Bus, eng *router.Engine, cfg RunnerConfig) *Runner 
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Tracer == nil {
+		cfg.Tracer = telemetry.Off().Tracer()
 	}
 	var known map[string]bool
 	if cfg.Agencies != nil {
@@ -430,12 +439,16 @@ func (p *partition) apply(gctx context.Context, batch []kafka.Message) error {
 		if st != nil && st.Offset >= m.Offset {
 			continue // applied before a crash or rebalance
 		}
+		actx, span := telemetry.StartApply(gctx, r.cfg.Tracer, m, ev.Type, ev.Subject)
 		n, res, rej := r.eng.Apply(st, ev, acceptedAt(m, ev))
-		outs = r.appendOutputs(outs, res, m)
+		outs = r.appendOutputs(actx, outs, res, m)
+		var refused problem.Type
 		if rej != nil {
 			outs = append(outs, r.rejectedRecord(m, rej.Reason, rej.Detail))
 			r.refused.Add(1)
+			refused = rej.Reason
 		}
+		telemetry.EndApply(span, len(res), string(refused))
 		if n != st {
 			n.Offset = m.Offset
 			if st == nil {
@@ -471,7 +484,7 @@ func (r *Runner) refuseArchived(ev event.Event, status string, at time.Time, out
 		stub.Status = router.StatusRejected
 	}
 	_, res, rej := r.eng.Apply(stub, ev, at)
-	*outs = r.appendOutputs(*outs, res, cause)
+	*outs = r.appendOutputs(telemetry.FromKafka(context.Background(), cause.Headers), *outs, res, cause)
 	return rej
 }
 
@@ -569,7 +582,7 @@ func (p *partition) tick(gctx context.Context) error {
 		}
 		p.states[code] = n
 		dirty.add(n)
-		outs = p.r.appendOutputs(outs, res, kafka.Message{})
+		outs = p.r.appendOutputs(context.Background(), outs, res, kafka.Message{})
 	}
 	p.r.ticks.Add(1)
 	return p.persist(gctx, outs, dirty)
@@ -694,7 +707,9 @@ func (p *partition) commit(force bool) {
 	p.committed = p.durable
 }
 
-func (r *Runner) appendOutputs(recs []kafka.Message, outs []router.Output, cause kafka.Message) []kafka.Message {
+// appendOutputs makes the records of an event's outputs, with the trace
+// context of tc (the apply span's, or the cause's) in their traceparent.
+func (r *Runner) appendOutputs(tc context.Context, recs []kafka.Message, outs []router.Output, cause kafka.Message) []kafka.Message {
 	for _, o := range outs {
 		var value []byte
 		if o.Forward && cause.Value != nil {
@@ -703,11 +718,9 @@ func (r *Runner) appendOutputs(recs []kafka.Message, outs []router.Output, cause
 			value = router.EncodeEvent(o.Event)
 		}
 		var hs []kafka.Header
-		if tp := kafkabus.Header(cause, kafkabus.HeaderTraceparent); tp != "" {
-			hs = append(hs, kafka.Header{Key: kafkabus.HeaderTraceparent, Value: []byte(tp)})
-		}
+		telemetry.ToKafka(tc, &hs)
 		if r.known != nil && !r.known[o.To] {
-			hs = append(hs, kafka.Header{Key: kafkabus.HeaderError, Value: []byte(problem.UnknownRecipient.URN() + ": " + o.To)})
+			hs = append(hs, kafkabus.ErrorHeader(problem.UnknownRecipient, o.To))
 			recs = append(recs, kafkabus.Record(r.reject, o.Event.Subject, value, hs...))
 			continue
 		}
@@ -719,7 +732,7 @@ func (r *Runner) appendOutputs(recs []kafka.Message, outs []router.Output, cause
 // rejectedRecord copies a refused record to the rejected topic for audit,
 // with the reason in the lienthong-error header.
 func (r *Runner) rejectedRecord(m kafka.Message, reason problem.Type, detail string) kafka.Message {
-	hs := []kafka.Header{{Key: kafkabus.HeaderError, Value: []byte(reason.URN() + ": " + detail)}}
+	hs := []kafka.Header{kafkabus.ErrorHeader(reason, detail)}
 	if tp := kafkabus.Header(m, kafkabus.HeaderTraceparent); tp != "" {
 		hs = append(hs, kafka.Header{Key: kafkabus.HeaderTraceparent, Value: []byte(tp)})
 	}

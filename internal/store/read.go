@@ -120,8 +120,9 @@ func getTimeline(ctx context.Context, tx *sql.Tx, code string, n int) ([]router.
 
 // Brief is the little the gateway needs to know about a dossier.
 type Brief struct {
-	Status string
-	Offset int64 // State.Offset: the events offset of the last applied event
+	Status    string
+	Offset    int64  // State.Offset: the events offset of the last applied event
+	Procedure string // the gateway finds a step's output schema with it
 }
 
 // Lookup returns the status and version of each of codes the store holds.
@@ -133,7 +134,7 @@ func (s *Store) Lookup(ctx context.Context, codes []string) (map[string]Brief, e
 	err := s.runIn(ctx, s.r, qLookup, uniq, func(rows *sql.Rows) error {
 		var code string
 		var b Brief
-		if err := rows.Scan(&code, &b.Status, &b.Offset); err != nil {
+		if err := rows.Scan(&code, &b.Status, &b.Offset, &b.Procedure); err != nil {
 			return err
 		}
 		out[code] = b
@@ -148,7 +149,7 @@ func (s *Store) Lookup(ctx context.Context, codes []string) (map[string]Brief, e
 var qOpenSteps = inStmt{`SELECT code, id, due_at, overdue_sent FROM steps WHERE status = ` + quote(router.StepInProgress) +
 	` AND code`, ` ORDER BY code, idx`}
 
-var qLookup = inStmt{`SELECT code, status, ev_offset FROM dossiers WHERE code`, ``}
+var qLookup = inStmt{`SELECT code, status, ev_offset, procedure FROM dossiers WHERE code`, ``}
 
 // Viewer is who asks: the admin sees every dossier, an agency those it
 // receives or holds a step of.

@@ -12,7 +12,7 @@ import (
 )
 
 // SchemaVersion is the newest schema this build knows.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // TooNewError is returned by Open for a database migrated by a newer build.
 type TooNewError struct {
@@ -111,6 +111,16 @@ var migrations = []struct {
 			next_offset BIGINT NOT NULL,
 			updated_at  BIGINT NOT NULL,
 			PRIMARY KEY (topic, part)
+		)`,
+	}},
+	// The form schema versions this bus has used: a version's content never
+	// changes (PinForms).
+	{2, []string{
+		`CREATE TABLE form_schemas (
+			urn        TEXT PRIMARY KEY,
+			sha256     TEXT NOT NULL,
+			path       TEXT NOT NULL,
+			first_seen BIGINT NOT NULL
 		)`,
 	}},
 }

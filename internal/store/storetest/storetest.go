@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"ConcurrentApply", testConcurrentApply},
 		{"Migrations", testMigrations},
 		{"TooNew", testTooNew},
+		{"PinForms", testPinForms},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -326,8 +327,8 @@ func testLookup(t *testing.T, s *store.Store) {
 		t.Fatalf("Lookup found %d of %d", len(got), len(by))
 	}
 	for code, st := range by {
-		if b := got[code]; b.Status != st.Status || b.Offset != st.Offset {
-			t.Fatalf("Lookup %s = %+v, want %s/%d", code, b, st.Status, st.Offset)
+		if b := got[code]; b.Status != st.Status || b.Offset != st.Offset || b.Procedure != st.Procedure {
+			t.Fatalf("Lookup %s = %+v, want %s/%d/%s", code, b, st.Status, st.Offset, st.Procedure)
 		}
 	}
 	if got, err := s.Lookup(context.Background(), nil); err != nil || len(got) != 0 {
@@ -732,5 +733,36 @@ func testTooNew(t *testing.T, s *store.Store) {
 	want := fmt.Sprintf("store schema version %d is newer than this lienthong knows (%d): upgrade lienthong", have, store.SchemaVersion)
 	if !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q, want it to say %q", err, want)
+	}
+}
+
+// A form schema version's content is pinned by its first use: the same
+// content again is fine, other content is refused with both digests.
+func testPinForms(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	a := store.FormPin{URN: "urn:lienthong:form:1.004227:v1", SHA256: strings.Repeat("a", 64), Path: "schemas/forms/1.004227.v1.json"}
+	b := store.FormPin{URN: "urn:lienthong:form:tax-notice:v1", SHA256: strings.Repeat("b", 64), Path: "forms/tax.json"}
+	if err := s.PinForms(ctx, []store.FormPin{a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PinForms(ctx, []store.FormPin{a, b}); err != nil {
+		t.Fatalf("same content again, one new: %v", err)
+	}
+	changed := b
+	changed.SHA256, changed.Path = strings.Repeat("c", 64), "forms/tax-edited.json"
+	c := store.FormPin{URN: "urn:lienthong:form:new:v1", SHA256: strings.Repeat("d", 64), Path: "forms/new.json"}
+	err := s.PinForms(ctx, []store.FormPin{a, changed, c})
+	var fc *store.FormChangedError
+	if !errors.As(err, &fc) || len(fc.Changed) != 1 || fc.Changed[0].URN != b.URN || fc.Changed[0].Was != b.SHA256 ||
+		fc.Changed[0].Now != changed.SHA256 || fc.Changed[0].FirstPath != "forms/tax.json" {
+		t.Fatalf("changed content: %v (%T)", err, err)
+	}
+	if !strings.Contains(err.Error(), "urn:lienthong:form:tax-notice:v1 (forms/tax-edited.json) has changed") {
+		t.Fatalf("error wording: %v", err)
+	}
+	// A refused call records nothing, not even its new versions.
+	c.SHA256 = strings.Repeat("e", 64)
+	if err := s.PinForms(ctx, []store.FormPin{c}); err != nil {
+		t.Fatalf("a version first offered in a refused call: %v", err)
 	}
 }
