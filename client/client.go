@@ -154,6 +154,10 @@ type Receipt struct {
 	Subject    string `json:"subject"`
 	AcceptedAt string `json:"accepted_at"`
 	Duplicate  bool   `json:"duplicate"`
+	// DueAt is a submission's due time (the appointment to print on the
+	// receipt slip), RFC 3339 in the bus's calendar zone; empty for other
+	// events and for dossiers filed online until their reception.
+	DueAt string `json:"due_at,omitempty"`
 }
 
 // Post sends one event. A *Problem error is lienthong's refusal; other

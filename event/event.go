@@ -36,6 +36,10 @@ const (
 	Rejected            = "dossier.rejected"
 	Withdrawn           = "dossier.withdrawn"
 	ResultReturned      = "dossier.result.returned"
+	Accepted            = "dossier.accepted"          // reception of a dossier filed online
+	Refused             = "dossier.refused"           // refused at reception
+	PaymentConfirmed    = "dossier.payment.confirmed" // the financial obligation is paid
+	Apology             = "dossier.apology"           // a late agency's apology and new appointment
 )
 
 // Event types made only by lienthong.
@@ -45,12 +49,15 @@ const (
 	Completed       = "dossier.completed"
 	Overdue         = "dossier.overdue"
 	MessageRejected = "message.rejected"
+	// SupplementReminder tells the receiver a supplement's deadline is near.
+	SupplementReminder = "dossier.supplement.reminder"
 )
 
 // AgencyTypes are the types an agency may send; RouterTypes only lienthong makes.
 var (
-	AgencyTypes = []string{Submitted, StepCompleted, SupplementRequested, Supplemented, Rejected, Withdrawn, ResultReturned}
-	RouterTypes = []string{Assigned, StatusChanged, Completed, Overdue, MessageRejected}
+	AgencyTypes = []string{Submitted, StepCompleted, SupplementRequested, Supplemented, Rejected, Withdrawn, ResultReturned,
+		Accepted, Refused, PaymentConfirmed, Apology}
+	RouterTypes = []string{Assigned, StatusChanged, Completed, Overdue, MessageRejected, SupplementReminder}
 )
 
 // IsRouterType reports whether only lienthong may make events of type t.

@@ -53,6 +53,14 @@ const (
 	DossierPaused    Type = "dossier-paused"    // step event while awaiting a supplement
 	ResultNotReady   Type = "result-not-ready"  // result.returned before result_ready
 	UnknownRecipient Type = "unknown-recipient" // internal: no agency to deliver to
+	// The workflow of the one-stop law (DESIGN.md section 4).
+	NotRegistered      Type = "not-registered"      // accepted or refused at reception, but not filed online
+	ReceptionOver      Type = "reception-over"      // accepted or refused at reception after routing started
+	NoObligation       Type = "no-obligation"       // payment confirmed while no financial obligation is due
+	NotPaymentAgency   Type = "not-payment-agency"  // payment confirmed by an agency not allowed to
+	NotLate            Type = "not-late"            // an apology from an agency that holds no late step
+	AppointmentEarlier Type = "appointment-earlier" // a new appointment not later than the current one
+	SupplementLate     Type = "supplement-late"     // a supplement after its deadline
 
 	// Delivery (dead-letter records).
 	DeliveryRejected  Type = "delivery-rejected"  // the agency answered a permanent 4xx
@@ -98,6 +106,13 @@ var titles = map[Type]string{
 	DossierPaused:        "Dossier is awaiting a supplement",
 	ResultNotReady:       "Result is not ready",
 	UnknownRecipient:     "No recipient",
+	NotRegistered:        "Dossier was not filed online: there is no reception to decide",
+	ReceptionOver:        "Reception is over: routing has started",
+	NoObligation:         "No financial obligation is due",
+	NotPaymentAgency:     "Agency may not confirm payments for this procedure",
+	NotLate:              "Nothing is late: no apology is due",
+	AppointmentEarlier:   "New appointment is not later than the current one",
+	SupplementLate:       "Supplement deadline has passed",
 	DeliveryRejected:     "Agency refused the delivery",
 	DeliveryExhausted:    "Delivery retries exhausted",
 }

@@ -28,12 +28,31 @@ type AssignedStep struct {
 }
 
 // StatusChangedData is the data of dossier.status.changed.
+// (schema version 2).
 type StatusChangedData struct {
-	Status               string `json:"status"`
-	PortalStatus         int    `json:"portal_status"`
-	Previous             string `json:"previous"`
-	PreviousPortalStatus int    `json:"previous_portal_status,omitempty"`
-	Step                 string `json:"step,omitempty"`
+	Status               string          `json:"status"`
+	PortalStatus         int             `json:"portal_status"`
+	Previous             string          `json:"previous,omitempty"`
+	PreviousPortalStatus int             `json:"previous_portal_status,omitempty"`
+	Step                 string          `json:"step,omitempty"`
+	DueAt                time.Time       `json:"due_at,omitzero"`
+	Obligation           *ObligationData `json:"obligation,omitempty"`
+	SupplementDueAt      time.Time       `json:"supplement_due_at,omitzero"`
+	Reason               string          `json:"reason,omitempty"`
+}
+
+// ObligationData is a financial obligation as events carry it.
+type ObligationData struct {
+	NoticeNumber string   `json:"notice_number"`
+	AmountVND    int64    `json:"amount_vnd"`
+	TaxKinds     []string `json:"tax_kinds"`
+	DueDate      string   `json:"due_date"`
+}
+
+// SupplementReminderData is the data of dossier.supplement.reminder.
+type SupplementReminderData struct {
+	Step            string    `json:"step"`
+	SupplementDueAt time.Time `json:"supplement_due_at"`
 }
 
 // CompletedData is the data of dossier.completed: the outputs and

@@ -15,8 +15,16 @@ type DossierView struct {
 	ResultAt     *time.Time `json:"result_at,omitempty"`
 	ClosedAt     *time.Time `json:"closed_at,omitempty"`
 	PausedAt     *time.Time `json:"paused_at,omitempty"`
-	Steps        []StepView `json:"steps"`
-	Timeline     []Entry    `json:"timeline"`
+	// The workflow (DESIGN.md section 4): how it was filed, the first due
+	// time when an apology moved it, the apologies, an awaited supplement's
+	// deadline, the financial obligation.
+	Channel         string      `json:"channel,omitempty"`
+	OriginalDueAt   *time.Time  `json:"original_due_at,omitempty"`
+	Apologies       []Apology   `json:"apologies,omitempty"`
+	SupplementDueAt *time.Time  `json:"supplement_due_at,omitempty"`
+	Obligation      *Obligation `json:"obligation,omitempty"`
+	Steps           []StepView  `json:"steps"`
+	Timeline        []Entry     `json:"timeline"`
 }
 
 // StepView is one row of the process-control slip: who held the dossier,
@@ -31,6 +39,8 @@ type StepView struct {
 	CompletedAt *time.Time `json:"completed_at"`
 	Overdue     bool       `json:"overdue"`
 	OnTime      *bool      `json:"on_time,omitempty"` // completed steps only
+	// OriginalDueAt is the first due time when an apology moved it.
+	OriginalDueAt *time.Time `json:"original_due_at,omitempty"`
 }
 
 func tp(t time.Time) *time.Time {
@@ -47,6 +57,8 @@ func Describe(st *State, now time.Time) DossierView {
 		PortalStatus: PortalStatus(st.Status), Overdue: st.AnyOverdueAt(now),
 		ReceivedAt: st.ReceivedAt, DueAt: st.DueAt, ResultAt: tp(st.ResultAt), ClosedAt: tp(st.ClosedAt), PausedAt: tp(st.PausedAt),
 		Steps: make([]StepView, len(st.Steps)), Timeline: st.Timeline,
+		Channel: st.Channel, OriginalDueAt: tp(st.OriginalDueAt), Apologies: st.Apologies,
+		SupplementDueAt: tp(st.SupplementDueAt), Obligation: st.Obligation,
 	}
 	if d.Timeline == nil {
 		d.Timeline = []Entry{}
@@ -55,7 +67,7 @@ func Describe(st *State, now time.Time) DossierView {
 		s := &st.Steps[i]
 		sv := StepView{ID: s.ID, Name: s.Name, Agency: s.Agency, Status: s.Status,
 			AssignedAt: tp(s.AssignedAt), DueAt: tp(s.DueAt), CompletedAt: tp(s.CompletedAt),
-			Overdue: s.OverdueAt(now, st.Paused())}
+			Overdue: s.OverdueAt(now, st.Paused()), OriginalDueAt: tp(s.OriginalDueAt)}
 		if s.Status == StepCompleted {
 			on := s.OnTime
 			sv.OnTime = &on

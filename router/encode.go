@@ -64,6 +64,7 @@ func EncodeState(s *State) []byte {
 	if s.OverdueSent {
 		b = append(b, `,"overdue_sent":true`...)
 	}
+	b = appendWorkflow(b, s)
 	b = append(b, `,"steps":`...)
 	if s.Steps == nil {
 		b = append(b, "null"...)
@@ -172,6 +173,7 @@ func appendStep(b []byte, s *StepState) []byte {
 		b = append(b, s.Documents...)
 	}
 	b = appendOptString(b, "output_schema", s.OutputSchema)
+	b = appendOptTime(b, "original_due_at", s.OriginalDueAt)
 	return append(b, '}')
 }
 
@@ -187,7 +189,66 @@ func appendEntry(b []byte, e *Entry) []byte {
 	b = appendOptString(b, "step", e.Step)
 	b = appendOptString(b, "status", e.Status)
 	b = appendOptString(b, "to", e.To)
+	b = appendOptString(b, "note", e.Note)
 	return append(b, '}')
+}
+
+// appendOptSpan writes a Span member unless it is zero (omitzero).
+func appendOptSpan(b []byte, name string, s Span) []byte {
+	if s.Days == 0 && s.Work == 0 {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, `":{`...)
+	sep := ""
+	if s.Days != 0 {
+		b = append(b, `"days":`...)
+		b = strconv.AppendInt(b, int64(s.Days), 10)
+		sep = ","
+	}
+	if s.Work != 0 {
+		b = append(b, sep...)
+		b = append(b, `"work":`...)
+		b = strconv.AppendInt(b, int64(s.Work), 10)
+	}
+	return append(b, '}')
+}
+
+// appendOptJSON writes a rarely set member with encoding/json.
+func appendOptJSON(b []byte, name string, v any, set bool) []byte {
+	if !set {
+		return b
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		panic("router: encode " + name + ": " + err.Error()) // plain values built here
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return append(b, raw...)
+}
+
+// appendWorkflow writes the workflow members of a state (DESIGN.md
+// section 4), each only when set.
+func appendWorkflow(b []byte, s *State) []byte {
+	b = appendOptString(b, "channel", s.Channel)
+	b = appendOptSpan(b, "deadline", s.Deadline)
+	if s.CutOff != 0 {
+		b = append(b, `,"cut_off":`...)
+		b = strconv.AppendInt(b, int64(s.CutOff), 10)
+	}
+	b = appendOptSpan(b, "supplement_deadline", s.SupplementDeadline)
+	b = appendOptTime(b, "supplement_due_at", s.SupplementDueAt)
+	b = appendOptTime(b, "supplement_remind_at", s.SupplementRemindAt)
+	if s.SupplementWarned {
+		b = append(b, `,"supplement_warned":true`...)
+	}
+	b = appendOptJSON(b, "payers", s.Payers, len(s.Payers) > 0)
+	b = appendOptJSON(b, "obligation", s.Obligation, s.Obligation != nil)
+	b = appendOptTime(b, "original_due_at", s.OriginalDueAt)
+	return appendOptJSON(b, "apologies", s.Apologies, len(s.Apologies) > 0)
 }
 
 func appendOptString(b []byte, name, s string) []byte {

@@ -130,6 +130,14 @@ func (e *Engine) Apply(st *State, ev event.Event, at time.Time) (*State, []Outpu
 		rej = c.withdrawn(ev, sender)
 	case event.ResultReturned:
 		rej = c.resultReturned(ev, sender)
+	case event.Accepted:
+		rej = c.accepted(ev, sender)
+	case event.Refused:
+		rej = c.refused(ev, sender)
+	case event.PaymentConfirmed:
+		rej = c.paymentConfirmed(ev, sender)
+	case event.Apology:
+		rej = c.apology(ev, sender)
 	}
 	if rej != nil {
 		return refuse(rej.Reason, "%s", rej.Detail)
@@ -154,6 +162,7 @@ type submittedData struct {
 	ReceivedAt time.Time       `json:"received_at"`
 	FormSchema string          `json:"form_schema"`
 	Form       json.RawMessage `json:"form"`
+	Channel    string          `json:"channel"`
 }
 
 func (e *Engine) submit(st *State, ev event.Event, sender string, at time.Time,
@@ -180,15 +189,19 @@ func (e *Engine) submit(st *State, ev event.Event, sender string, at time.Time,
 		received = at
 	}
 	n := &State{
-		Code:       ev.Subject,
-		Procedure:  proc.Code,
-		Receiver:   sender,
-		ReceivedAt: received,
-		AcceptedAt: at,
-		DueAt:      e.routes.Clock.Due(received, proc.Deadline).UTC(),
-		Steps:      make([]StepState, len(proc.Steps)),
-		Dossier:    ev.Data,
-		Timeline:   make([]Entry, 0, 4+len(proc.Steps)),
+		Code:               ev.Subject,
+		Procedure:          proc.Code,
+		Receiver:           sender,
+		ReceivedAt:         received,
+		AcceptedAt:         at,
+		Steps:              make([]StepState, len(proc.Steps)),
+		Dossier:            ev.Data,
+		Timeline:           make([]Entry, 0, 4+len(proc.Steps)),
+		Channel:            d.Channel,
+		Deadline:           proc.Deadline,
+		CutOff:             proc.CutOff,
+		SupplementDeadline: proc.SupplementDeadline,
+		Payers:             proc.PaymentConfirmers,
 	}
 	if len(d.Form) > 0 && string(d.Form) != "null" {
 		// The gateway checked the form against this schema.
@@ -202,6 +215,13 @@ func (e *Engine) submit(st *State, ev event.Event, sender string, at time.Time,
 	}
 	c := &change{e: e, n: n, cause: ev.Source + "/" + ev.ID, at: at}
 	c.record(ev, "")
+	if d.Channel == ChannelOnline {
+		// Filed online: the receiver decides at reception (dossier.accepted
+		// or dossier.refused); the clock has not started.
+		c.setStatus(StatusRegistered, "")
+		return n.tidy(), c.outs, nil
+	}
+	n.DueAt = e.DueFrom(received, proc.Deadline, proc.CutOff)
 	// Both portal codes are reported in turn (received, then processing once
 	// the first steps are assigned), as the portal expects to see them.
 	c.setStatus(StatusReceived, "")
@@ -209,9 +229,23 @@ func (e *Engine) submit(st *State, ev event.Event, sender string, at time.Time,
 	return n.tidy(), c.outs, nil
 }
 
+// ChannelOnline is the channel of dossiers filed online (the portal).
+const ChannelOnline = "online"
+
+// DueFrom returns the due time of a dossier received at t: deadline of
+// working time counted from t, or from the next working day when t is after
+// the procedure's cut-off. The gateway's receipt and the router agree on it.
+func (e *Engine) DueFrom(t time.Time, deadline Span, cutOff time.Duration) time.Time {
+	clock := e.routes.Clock
+	return clock.Due(clock.CountFrom(t, cutOff), deadline).UTC()
+}
+
 // record appends an applied agency event to the timeline.
-func (c *change) record(ev event.Event, step string) {
-	c.n.Timeline = append(c.n.Timeline, Entry{ID: ev.ID, Type: ev.Type, Source: ev.Source, Time: c.at, Step: step})
+func (c *change) record(ev event.Event, step string) { c.recordNote(ev, step, "") }
+
+// recordNote records an event with the reason it gave, for the slip.
+func (c *change) recordNote(ev event.Event, step, note string) {
+	c.n.Timeline = append(c.n.Timeline, Entry{ID: ev.ID, Type: ev.Type, Source: ev.Source, Time: c.at, Step: step, Note: note})
 }
 
 // emit makes one router event for one agency and notes it on the timeline.
@@ -238,11 +272,24 @@ func (c *change) forward(ev event.Event, sender string, to ...string) {
 	}
 }
 
-func (c *change) setStatus(status, step string) {
+func (c *change) setStatus(status, step string) { c.setStatusWith(status, step, nil) }
+
+// setStatusWith changes the status and tells the receiver, with what the
+// new status brings (an obligation, a supplement deadline, a reason) added
+// by more; also tells the agencies in to.
+func (c *change) setStatusWith(status, step string, more func(*StatusChangedData), to ...string) {
 	prev := c.n.Status
 	c.n.Status = status
-	data := StatusChangedData{Status: status, PortalStatus: PortalStatus(status), Previous: prev, PreviousPortalStatus: PortalStatus(prev), Step: step}
+	data := StatusChangedData{Status: status, PortalStatus: PortalStatus(status), Previous: prev, PreviousPortalStatus: PortalStatus(prev), Step: step, DueAt: c.n.DueAt}
+	if more != nil {
+		more(&data)
+	}
 	c.emit(event.StatusChanged, c.n.Receiver, step, status, c.at, data, status)
+	for _, a := range to {
+		if a != c.n.Receiver {
+			c.emit(event.StatusChanged, a, step, "", c.at, data, status)
+		}
+	}
 }
 
 // advance starts every pending step whose `after` steps are all completed,
@@ -314,9 +361,11 @@ func rawOr(r json.RawMessage, def string) json.RawMessage {
 
 // stepData holds the fields of step events the router reads.
 type stepData struct {
-	Step      string          `json:"step"`
-	Outputs   json.RawMessage `json:"outputs"`
-	Documents json.RawMessage `json:"documents"`
+	Step       string          `json:"step"`
+	Outputs    json.RawMessage `json:"outputs"`
+	Documents  json.RawMessage `json:"documents"`
+	Reason     string          `json:"reason"`
+	Obligation *ObligationData `json:"obligation"`
 }
 
 // openStep checks the rules every step event shares and returns the step.
@@ -350,12 +399,28 @@ func (c *change) stepCompleted(ev event.Event, sender string) *Rejection {
 	}
 	s.Status = StepCompleted
 	s.CompletedAt = c.at
-	s.OnTime = !c.at.After(s.DueAt)
+	s.OnTime = !c.at.After(s.firstDueAt())
 	s.Outputs = d.Outputs
 	s.Documents = d.Documents
 	c.record(ev, s.ID)
+	if o := d.Obligation; o != nil {
+		// The route waits for the payment, and so does the agencies' clock.
+		c.n.Obligation = &Obligation{Step: s.ID, NoticeNumber: o.NoticeNumber, AmountVND: o.AmountVND, TaxKinds: o.TaxKinds, DueDate: o.DueDate, SetAt: c.at}
+		c.n.PausedAt = c.at
+		c.setStatusWith(StatusAwaitingPayment, s.ID, func(d *StatusChangedData) { d.Obligation = o })
+		return nil
+	}
 	c.advance(s.ID)
 	return nil
+}
+
+// firstDueAt is the step's due time before any apology moved it: a step
+// finished by a moved appointment is still late.
+func (st *StepState) firstDueAt() time.Time {
+	if !st.OriginalDueAt.IsZero() {
+		return st.OriginalDueAt
+	}
+	return st.DueAt
 }
 
 func (c *change) supplementRequested(ev event.Event, sender string) *Rejection {
@@ -364,14 +429,29 @@ func (c *change) supplementRequested(ev event.Event, sender string) *Rejection {
 		return rej
 	}
 	if c.n.Paused() {
-		return fail(problem.DossierPaused, "dossier %s is already awaiting a supplement", c.n.Code)
+		return fail(problem.DossierPaused, "dossier %s is already %s", c.n.Code, c.n.Status)
 	}
-	c.n.PausedAt = c.at
-	c.n.SupplementStep = s.ID
-	c.n.SupplementBy = sender
-	c.record(ev, s.ID)
-	c.forward(ev, sender, c.n.Receiver)
-	c.setStatus(StatusAwaitingSupplement, s.ID)
+	var d struct {
+		Reason string `json:"reason"`
+	}
+	_ = json.Unmarshal(ev.Data, &d)
+	n := c.n
+	n.PausedAt = c.at
+	n.SupplementStep = s.ID
+	n.SupplementBy = sender
+	if dl := n.SupplementDeadline; dl.Days > 0 || dl.Work > 0 {
+		clock := c.e.routes.Clock
+		n.SupplementDueAt = clock.Due(c.at, dl).UTC()
+		// A reminder one working day before the deadline (none for a
+		// deadline of a day or less: the request itself is the notice).
+		if dl.Days > 1 {
+			n.SupplementRemindAt = clock.Due(c.at, Span{Days: dl.Days - 1, Work: dl.Work}).UTC()
+		}
+		n.SupplementWarned = false
+	}
+	c.recordNote(ev, s.ID, d.Reason)
+	c.forward(ev, sender, n.Receiver)
+	c.setStatusWith(StatusAwaitingSupplement, s.ID, func(d *StatusChangedData) { d.SupplementDueAt = n.SupplementDueAt })
 	return nil
 }
 
@@ -380,14 +460,29 @@ func (c *change) supplemented(ev event.Event, sender string) *Rejection {
 	if sender != n.Receiver {
 		return fail(problem.NotReceiver, "only %s, the dossier's receiver, may send %s", n.Receiver, ev.Type)
 	}
-	if !n.Paused() {
+	if n.Status != StatusAwaitingSupplement {
 		return fail(problem.NotAwaiting, "dossier %s is %s, no supplement was requested", n.Code, n.Status)
+	}
+	if !n.SupplementDueAt.IsZero() && c.at.After(n.SupplementDueAt) {
+		return fail(problem.SupplementLate, "the supplement was due by %s", n.SupplementDueAt.Format(time.RFC3339))
 	}
 	if rej := c.supply(ev); rej != nil {
 		return rej
 	}
-	// The clock stood still while the citizen supplemented: every open due
-	// time moves by the working time the pause lasted.
+	c.resume()
+	step, by := n.SupplementStep, n.SupplementBy
+	n.SupplementStep, n.SupplementBy = "", ""
+	n.SupplementDueAt, n.SupplementRemindAt, n.SupplementWarned = time.Time{}, time.Time{}, false
+	c.record(ev, step)
+	c.forward(ev, sender, by)
+	c.setStatus(StatusProcessing, step)
+	return nil
+}
+
+// resume restarts the clock after a pause (a supplement, a payment): every
+// open due time moves by the working time the pause lasted.
+func (c *change) resume() {
+	n := c.n
 	clock := c.e.routes.Clock
 	pause := clock.WorkBetween(n.PausedAt, c.at)
 	if pause > 0 {
@@ -398,12 +493,7 @@ func (c *change) supplemented(ev event.Event, sender string) *Rejection {
 		}
 		n.DueAt = clock.Add(n.DueAt, pause).UTC()
 	}
-	step, by := n.SupplementStep, n.SupplementBy
-	n.PausedAt, n.SupplementStep, n.SupplementBy = time.Time{}, "", ""
-	c.record(ev, step)
-	c.forward(ev, sender, by)
-	c.setStatus(StatusProcessing, step)
-	return nil
+	n.PausedAt = time.Time{}
 }
 
 // cancelOpen cancels every step not completed and returns the agencies that
@@ -428,6 +518,7 @@ func (c *change) cancelOpen() []string {
 func (c *change) close() {
 	c.n.ClosedAt = c.at
 	c.n.PausedAt, c.n.SupplementStep, c.n.SupplementBy = time.Time{}, "", ""
+	c.n.SupplementRemindAt, c.n.SupplementWarned = time.Time{}, false
 	c.n.Dossier, c.n.Form, c.n.Supplied = nil, nil, nil
 	for i := range c.n.Steps {
 		c.n.Steps[i].Outputs, c.n.Steps[i].Documents = nil, nil
@@ -435,13 +526,15 @@ func (c *change) close() {
 }
 
 func (c *change) rejected(ev event.Event, sender string) *Rejection {
-	s, _, rej := c.openStep(ev, sender)
+	s, d, rej := c.openStep(ev, sender)
 	if rej != nil {
 		return rej
 	}
 	// Allowed while paused: a supplement not made in time ends in refusal.
-	c.record(ev, s.ID)
+	c.recordNote(ev, s.ID, d.Reason)
 	holders := c.cancelOpen()
+	s.Status = StepRejected // the slip shows who refused
+	s.CompletedAt = c.at
 	c.forward(ev, sender, append([]string{c.n.Receiver}, holders...)...)
 	c.setStatus(StatusRejected, s.ID)
 	c.close()
@@ -452,7 +545,7 @@ func (c *change) withdrawn(ev event.Event, sender string) *Rejection {
 	if sender != c.n.Receiver {
 		return fail(problem.NotReceiver, "only %s, the dossier's receiver, may send %s", c.n.Receiver, ev.Type)
 	}
-	c.record(ev, "")
+	c.recordNote(ev, "", reasonOf(ev))
 	holders := c.cancelOpen()
 	c.forward(ev, sender, holders...)
 	c.setStatus(StatusWithdrawn, "")
@@ -479,7 +572,15 @@ func (c *change) resultReturned(ev event.Event, sender string) *Rejection {
 // step, so a repeated tick yields the same bytes. st is not modified; it is
 // returned as is when nothing is late.
 func (e *Engine) Tick(st *State, now time.Time) (*State, []Output) {
-	if st == nil || !st.Open() || st.Paused() || !st.lateAt(now) {
+	if st == nil || !st.Open() {
+		return st, nil
+	}
+	if st.Status == StatusAwaitingSupplement && st.supplementDueAt(now) {
+		c := &change{e: e, n: st.Clone(), cause: event.RouterSource + "/" + st.Code}
+		c.tickSupplement(now)
+		return c.n.tidy(), c.outs
+	}
+	if st.Paused() || !st.lateAt(now) {
 		return st, nil
 	}
 	c := &change{e: e, n: st.Clone(), cause: event.RouterSource + "/" + st.Code}
@@ -501,6 +602,15 @@ func (e *Engine) Tick(st *State, now time.Time) (*State, []Output) {
 		c.emit(event.Overdue, n.Receiver, "", "", n.DueAt, OverdueData{Level: "dossier", DueAt: n.DueAt})
 	}
 	return n.tidy(), c.outs
+}
+
+// supplementDueAt reports whether Tick has a supplement reminder or
+// deadline to act on at now.
+func (s *State) supplementDueAt(now time.Time) bool {
+	if s.SupplementDueAt.IsZero() {
+		return false
+	}
+	return now.After(s.SupplementDueAt) || (!s.SupplementWarned && !s.SupplementRemindAt.IsZero() && !now.Before(s.SupplementRemindAt))
 }
 
 // lateAt reports whether Tick has anything to raise at now (no allocation:

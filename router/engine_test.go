@@ -228,7 +228,8 @@ func TestRejectionCancelsOpenSteps(t *testing.T) {
 		{stepEv("CONGAN", event.Rejected, code, "residence", "rej"), []string{
 			"dossier.rejected>HCC:residence", "dossier.rejected>BHXH:residence", "dossier.status.changed>HCC:residence=rejected"}, StatusRejected},
 	})
-	for id, want := range map[string]string{"birth": StepCompleted, "residence": StepCancelled, "insurance": StepCancelled} {
+	// The step whose agency refused shows it; the other open one is cancelled.
+	for id, want := range map[string]string{"birth": StepCompleted, "residence": StepRejected, "insurance": StepCancelled} {
 		if got := st.Step(id).Status; got != want {
 			t.Errorf("step %s = %s, want %s", id, got, want)
 		}

@@ -3,6 +3,7 @@ package router
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lienthong/lienthong/event"
@@ -16,6 +17,17 @@ func (plainClock) Due(start time.Time, s Span) time.Time {
 	return start.Add(time.Duration(s.Days)*24*time.Hour + s.Work)
 }
 func (plainClock) Add(t time.Time, d time.Duration) time.Time { return t.Add(d) }
+
+// CountFrom: with a cut-off, a dossier after it counts from the next midnight.
+func (plainClock) CountFrom(t time.Time, cutOff time.Duration) time.Time {
+	if cutOff > 0 {
+		day := t.Truncate(24 * time.Hour)
+		if t.Sub(day) > cutOff {
+			return day.Add(24 * time.Hour)
+		}
+	}
+	return t
+}
 func (plainClock) WorkBetween(a, b time.Time) time.Duration {
 	if b.Before(a) {
 		return 0
@@ -69,13 +81,13 @@ func submitEv(receiver, code, proc, id string) event.Event {
 	return mkEvent(receiver, event.Submitted, code, id, map[string]any{
 		"code": code, "procedure": proc, "channel": "direct", "received_at": t0,
 		"applicant": map[string]any{"kind": "citizen", "full_name": "Nguyen Van A", "id_number": "001234567890"},
-		"documents": []map[string]any{{"name": "don.pdf", "url": "https://x/don.pdf", "sha256": "ab"}},
+		"documents": []map[string]any{{"name": "don.pdf", "url": "https://x/don.pdf", "sha256": strings.Repeat("ab", 32)}},
 	})
 }
 
 func completeEv(agency, code, step, id string) event.Event {
 	return mkEvent(agency, event.StepCompleted, code, id, map[string]any{
-		"step": step, "outputs": map[string]any{"by": agency, "n": step}, "documents": []map[string]any{{"name": step + ".pdf"}},
+		"step": step, "outputs": map[string]any{"by": agency, "n": step}, "documents": []map[string]any{{"name": step + ".pdf", "url": "https://x/" + step + ".pdf", "sha256": strings.Repeat("cd", 32)}},
 	})
 }
 

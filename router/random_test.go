@@ -3,6 +3,7 @@ package router
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,8 +14,8 @@ import (
 // duplicate and invalid events and checks the invariants after every step.
 func TestRandomInterleavings(t *testing.T) {
 	rng := rand.New(rand.NewPCG(42, 7))
-	e := NewEngine(testRoutes())
-	routes := testRoutes()
+	routes := workflowRoutes()
+	e := NewEngine(routes)
 	const dossiers = 600
 	states := map[string]*State{}
 	sent := map[string][]event.Event{} // applied events per dossier, for duplicates
@@ -69,9 +70,38 @@ func TestRandomInterleavings(t *testing.T) {
 		}
 	}
 	t.Logf("events %v; dossiers finished or closed: %d/%d", counts, closed, dossiers)
+	seen := map[string]bool{}
+	for _, st := range states {
+		if st == nil {
+			continue
+		}
+		seen[st.Status] = true
+		for _, en := range st.Timeline {
+			seen[en.Type] = true
+			if en.Note != "" && en.Source == event.RouterSource {
+				seen["closed for want of a supplement"] = true
+			}
+		}
+	}
+	for _, want := range []string{StatusRefused, event.Accepted, event.PaymentConfirmed, event.Apology, "closed for want of a supplement"} {
+		if !seen[want] {
+			t.Errorf("the mix never produced %s", want)
+		}
+	}
 	if closed < dossiers/3 || counts["refused"] == 0 || counts["duplicate"] == 0 {
 		t.Fatalf("the mix did not exercise enough paths: %v, closed %d", counts, closed)
 	}
+}
+
+// workflowRoutes are testRoutes with the workflow's settings: a supplement
+// deadline and a payment agency on the land procedure.
+func workflowRoutes() *Routes {
+	r := testRoutes()
+	land := *r.Procedures[landProc]
+	land.SupplementDeadline = Span{Days: 3}
+	land.PaymentConfirmers = []string{"KBNN"}
+	r.Procedures[landProc] = &land
+	return r
 }
 
 // randomEvent picks an event for a dossier: mostly one the rules allow, some
@@ -96,9 +126,32 @@ func randomEvent(rng *rand.Rand, routes *Routes, st *State, code string, prev []
 		if rng.IntN(2) == 0 {
 			proc = birthProc
 		}
-		return submitEv("HCC", code, proc, id), "valid"
+		ev := submitEv("HCC", code, proc, id)
+		if rng.IntN(4) == 0 {
+			ev.Data = []byte(strings.Replace(string(ev.Data), `"channel":"direct"`, `"channel":"online"`, 1))
+		}
+		return ev, "valid"
+	}
+	switch x := rng.IntN(30); {
+	case x == 0:
+		return mkEvent(st.Receiver, event.PaymentConfirmed, code, id, map[string]any{"notice_number": "TB-x", "paid_at": t0}), "random"
+	case x == 1:
+		return mkEvent(st.Receiver, event.Apology, code, id, map[string]any{"reason": "r", "new_due_at": st.DueAt.Add(time.Hour)}), "random"
+	case x == 2:
+		return mkEvent(st.Receiver, []string{event.Accepted, event.Refused}[rng.IntN(2)], code, id, map[string]any{"reason": "r"}), "random"
 	}
 	switch st.Status {
+	case StatusRegistered:
+		if rng.IntN(5) == 0 {
+			return mkEvent(st.Receiver, event.Refused, code, id, map[string]any{"reason": "thiếu giấy tờ"}), "valid"
+		}
+		return mkEvent(st.Receiver, event.Accepted, code, id, map[string]any{}), "valid"
+	case StatusAwaitingPayment:
+		payer := st.Receiver
+		if rng.IntN(2) == 0 {
+			payer = "KBNN"
+		}
+		return mkEvent(payer, event.PaymentConfirmed, code, id, map[string]any{"notice_number": st.Obligation.NoticeNumber, "paid_at": t0}), "valid"
 	case StatusAwaitingSupplement:
 		if rng.IntN(8) == 0 {
 			return receiverEv(st.Receiver, event.Withdrawn, code, id), "valid"
@@ -114,6 +167,13 @@ func randomEvent(rng *rand.Rand, routes *Routes, st *State, code string, prev []
 			}
 		}
 		s := open[rng.IntN(len(open))]
+		if s.OverdueSent && rng.IntN(3) == 0 {
+			return mkEvent(s.Agency, event.Apology, code, id, map[string]any{"step": s.ID, "reason": "đo đạc lại", "new_due_at": s.DueAt.Add(48 * time.Hour)}), "valid"
+		}
+		if s.ID == "tax" && rng.IntN(2) == 0 {
+			return mkEvent(s.Agency, event.StepCompleted, code, id, map[string]any{"step": s.ID, "outputs": map[string]any{},
+				"obligation": map[string]any{"notice_number": "TB-" + id, "amount_vnd": 1000, "tax_kinds": []string{"registration_fee"}, "due_date": "2026-04-01"}}), "valid"
+		}
 		switch x := rng.IntN(40); {
 		case x == 0:
 			return stepEv(s.Agency, event.Rejected, code, s.ID, id), "valid"

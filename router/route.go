@@ -22,6 +22,10 @@ type Clock interface {
 	Add(t time.Time, d time.Duration) time.Time
 	// WorkBetween returns the working time between a and b.
 	WorkBetween(a, b time.Time) time.Duration
+	// CountFrom returns when a deadline starts counting for a dossier
+	// received at t under a cut-off time of day (0: none): t, or the start
+	// of the next working day when t is after the cut-off.
+	CountFrom(t time.Time, cutOff time.Duration) time.Time
 }
 
 // Step is one agency's part of a procedure.
@@ -48,6 +52,14 @@ type Procedure struct {
 	// last (config form_schemas); empty: the procedure has no form.
 	FormSchemas []string
 	Steps       []Step
+	// CutOff is the time of day after which a dossier counts from the next
+	// working day (0: none).
+	CutOff time.Duration
+	// SupplementDeadline is how long a requested supplement may take before
+	// the dossier is closed as rejected (zero: no deadline).
+	SupplementDeadline Span
+	// PaymentConfirmers may confirm a payment besides the receiver.
+	PaymentConfirmers []string
 }
 
 // ReceivableBy reports whether agency may submit dossiers of p.

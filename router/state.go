@@ -7,6 +7,9 @@ import (
 
 // Dossier statuses (DESIGN.md section 3).
 const (
+	StatusRegistered         = "registered" // filed online, not yet accepted at reception
+	StatusRefused            = "refused"    // refused at reception
+	StatusAwaitingPayment    = "awaiting_payment"
 	StatusReceived           = "received"
 	StatusProcessing         = "processing"
 	StatusAwaitingSupplement = "awaiting_supplement"
@@ -21,6 +24,7 @@ const (
 	StepPending    = "pending"
 	StepInProgress = "in_progress"
 	StepCompleted  = "completed"
+	StepRejected   = "rejected" // its agency refused the dossier
 	StepCancelled  = "cancelled"
 )
 
@@ -28,6 +32,12 @@ const (
 // of a dossier status, 0 for an unknown status.
 func PortalStatus(status string) int {
 	switch status {
+	case StatusRegistered:
+		return 1
+	case StatusRefused:
+		return 3
+	case StatusAwaitingPayment:
+		return 6
 	case StatusReceived:
 		return 2
 	case StatusProcessing:
@@ -48,7 +58,7 @@ func PortalStatus(status string) int {
 
 // Closed reports whether a dossier in this status accepts no more events.
 func Closed(status string) bool {
-	return status == StatusRejected || status == StatusWithdrawn || status == StatusReturned
+	return status == StatusRejected || status == StatusWithdrawn || status == StatusReturned || status == StatusRefused
 }
 
 // State is everything the router knows about one dossier. It is the value of
@@ -73,6 +83,27 @@ type State struct {
 	SupplementBy   string      `json:"supplement_by,omitempty"`
 	OverdueSent    bool        `json:"overdue_sent,omitempty"`
 	Steps          []StepState `json:"steps"`
+	// The workflow (DESIGN.md section 4). Channel is the submission's; a
+	// dossier filed online waits in registered for its reception. Deadline
+	// and CutOff are the procedure's, copied at submission: the due time of
+	// a dossier accepted later counts from its acceptance.
+	Channel  string        `json:"channel,omitempty"`
+	Deadline Span          `json:"deadline,omitzero"`
+	CutOff   time.Duration `json:"cut_off,omitempty"`
+	// SupplementDeadline is the procedure's (zero: none); SupplementDueAt
+	// and SupplementRemindAt are set while a supplement is awaited under it.
+	SupplementDeadline Span      `json:"supplement_deadline,omitzero"`
+	SupplementDueAt    time.Time `json:"supplement_due_at,omitzero"`
+	SupplementRemindAt time.Time `json:"supplement_remind_at,omitzero"`
+	SupplementWarned   bool      `json:"supplement_warned,omitempty"`
+	// Payers may confirm a payment besides the receiver; Obligation is the
+	// financial obligation a step set (kept after payment, for the slip).
+	Payers     []string    `json:"payers,omitempty"`
+	Obligation *Obligation `json:"obligation,omitempty"`
+	// OriginalDueAt is the dossier's first due time once an apology moved
+	// it; Apologies are every apology, for the slip and the statistics.
+	OriginalDueAt time.Time `json:"original_due_at,omitzero"`
+	Apologies     []Apology `json:"apologies,omitempty"`
 	// Dossier is the submitted data, handed to each step's agency in
 	// dossier.assigned. It holds personal data, so it is dropped when the
 	// dossier closes: nothing needs it any more.
@@ -109,6 +140,34 @@ type StepState struct {
 	// OutputSchema is the form schema the outputs must match, copied from
 	// the route at submission.
 	OutputSchema string `json:"output_schema,omitempty"`
+	// OriginalDueAt is the step's first due time once an apology moved it.
+	OriginalDueAt time.Time `json:"original_due_at,omitzero"`
+}
+
+// Obligation is a financial obligation a step set: the notice, and its
+// payment once confirmed.
+type Obligation struct {
+	Step         string    `json:"step"`
+	NoticeNumber string    `json:"notice_number"`
+	AmountVND    int64     `json:"amount_vnd"`
+	TaxKinds     []string  `json:"tax_kinds"`
+	DueDate      string    `json:"due_date"`
+	SetAt        time.Time `json:"set_at"`
+	PaidAt       time.Time `json:"paid_at,omitzero"`
+	Reference    string    `json:"reference,omitempty"`
+}
+
+// Apology is one dossier.apology: who apologised for which step (none: the
+// dossier), why, and the appointment it moved.
+type Apology struct {
+	ID        string    `json:"id"`
+	By        string    `json:"by"`
+	Step      string    `json:"step,omitempty"`
+	Reason    string    `json:"reason"`
+	OldDueAt  time.Time `json:"old_due_at"`
+	NewDueAt  time.Time `json:"new_due_at"`
+	At        time.Time `json:"at"`
+	LetterURL string    `json:"letter_url,omitempty"`
 }
 
 // Supplied is what one dossier.supplemented brought: its event id and its
@@ -128,6 +187,9 @@ type Entry struct {
 	Step   string    `json:"step,omitempty"`
 	Status string    `json:"status,omitempty"`
 	To     string    `json:"to,omitempty"`
+	// Note is the reason the event gave (a refusal, a supplement request,
+	// an apology), for the slip.
+	Note string `json:"note,omitempty"`
 }
 
 // Clone returns a copy of s that can be changed without touching s. The
@@ -136,6 +198,11 @@ func (s *State) Clone() *State {
 	n := *s
 	n.Steps = append([]StepState(nil), s.Steps...)
 	n.Supplied = append([]Supplied(nil), s.Supplied...)
+	n.Apologies = append([]Apology(nil), s.Apologies...)
+	if s.Obligation != nil {
+		o := *s.Obligation
+		n.Obligation = &o
+	}
 	n.Timeline = make([]Entry, len(s.Timeline), len(s.Timeline)+8)
 	copy(n.Timeline, s.Timeline)
 	return &n
@@ -160,13 +227,17 @@ func (s *State) Step(id string) *StepState {
 	return nil
 }
 
-// Paused reports whether the dossier's clock is stopped for a supplement.
-func (s *State) Paused() bool { return s.Status == StatusAwaitingSupplement }
+// Paused reports whether the dossier's clock is stopped: a supplement or a
+// payment is awaited.
+func (s *State) Paused() bool {
+	return s.Status == StatusAwaitingSupplement || s.Status == StatusAwaitingPayment
+}
 
 // Open reports whether the dossier is still being worked on (its own
 // deadline can still be missed).
 func (s *State) Open() bool {
-	return s.Status == StatusReceived || s.Status == StatusProcessing || s.Status == StatusAwaitingSupplement
+	return s.Status == StatusReceived || s.Status == StatusProcessing || s.Status == StatusAwaitingSupplement ||
+		s.Status == StatusAwaitingPayment
 }
 
 // seen reports whether the agency event source+id was already applied.

@@ -178,7 +178,7 @@ func event(id, code, proc string) map[string]any {
 			"code": code, "procedure": proc,
 			"applicant": map[string]any{"kind": "citizen", "full_name": "Nguyễn Văn Bình", "id_number": "001090012345",
 				"phone": "0912345678", "email": "binh@example.vn", "address": "Số 1 đường Lê Lợi, phường Đồng Hới, tỉnh Quảng Bình"},
-			"documents": docs, "received_at": "2026-03-03T08:10:00+07:00", "channel": "online",
+			"documents": docs, "received_at": "2026-03-03T08:10:00+07:00", "channel": "direct",
 			"form": demo.SampleForm(rand.New(rand.NewPCG(1, 2)), proc, time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)),
 		},
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/lienthong/lienthong/internal/config"
 	"github.com/lienthong/lienthong/schemas"
@@ -13,7 +14,7 @@ import (
 
 func init() {
 	register("validate", "check CloudEvent files offline (exit 0 valid, 1 invalid, 2 usage)", cmdValidate)
-	register("schemas", "list|show TYPE[/vN]: the embedded schemas", cmdSchemas)
+	register("schemas", "list|show TYPE[/vN]|compat OLD NEW: the embedded schemas; is NEW backward compatible", cmdSchemas)
 	register("config", "check FILE: check a config, every problem by path", cmdConfig)
 }
 
@@ -53,8 +54,11 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 
 func cmdSchemas(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: lienthong schemas list | show NAME (NAME: envelope, defs, TYPE or TYPE/vN)")
+		fmt.Fprintln(stderr, "usage: lienthong schemas list | show NAME (NAME: envelope, defs, TYPE or TYPE/vN) | compat OLD NEW")
 		return 2
+	}
+	if args[0] == "compat" {
+		return cmdSchemasCompat(args[1:], stdout, stderr)
 	}
 	reg, err := schemas.Load()
 	if err != nil {
@@ -90,13 +94,20 @@ func cmdSchemas(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
+// checkNow is the clock of `config check`'s warnings; tests set it.
+var checkNow = time.Now
+
 func cmdConfig(args []string, stdout, stderr io.Writer) int {
 	if len(args) != 2 || args[0] != "check" {
 		fmt.Fprintln(stderr, "usage: lienthong config check FILE")
 		return 2
 	}
-	_, err := config.Load(args[1])
+	cfg, err := config.Load(args[1])
 	if err == nil {
+		// Warnings (no holidays for this year or the next) do not fail.
+		for _, w := range cfg.Warnings(checkNow()) {
+			fmt.Fprintf(stdout, "%s: %s: warning: %s\n", args[1], w.Path, w.Message)
+		}
 		fmt.Fprintf(stdout, "%s: ok\n", args[1])
 		return 0
 	}

@@ -59,6 +59,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		cfg.DataDir = *dataDir
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logConfigWarnings(log, cfg, time.Now())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	a, err := app.Start(ctx, cfg, app.Options{Roles: rs, Log: log})
@@ -83,6 +84,14 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	a.Stop(sctx)
 	log.Info("stopped")
 	return code
+}
+
+// logConfigWarnings logs what `config check` warns about (a calendar
+// without this year's or next year's holidays), one WARN line each.
+func logConfigWarnings(log *slog.Logger, cfg *config.Config, now time.Time) {
+	for _, w := range cfg.Warnings(now) {
+		log.Warn("config: "+w.Message, "path", w.Path)
+	}
 }
 
 // printDevTokens shows the example config's development tokens: they are

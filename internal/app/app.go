@@ -354,6 +354,7 @@ func (a *App) startGateway(ctx context.Context) {
 		Index:            a.index,
 		PastCodes:        a.pastCodes,
 		DossierProcedure: a.dossierProcedure,
+		DueAt:            a.dueAt(),
 		Window:           window,
 		Ready:            indexReady,
 		MaxBodyBytes:     a.Config.HTTP.MaxBodyBytes,
@@ -368,6 +369,7 @@ func (a *App) startGateway(ctx context.Context) {
 func (a *App) mountCommon() {
 	a.mux.Handle("/v1/schemas", a.Schemas.Handler())
 	a.mux.Handle("/v1/schemas/", a.Schemas.Handler())
+	a.mountContract() // GET /v1/openapi.json, public like the schemas
 	a.mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))

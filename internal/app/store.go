@@ -13,6 +13,7 @@ import (
 	"github.com/lienthong/lienthong/internal/routing"
 	"github.com/lienthong/lienthong/internal/store"
 	"github.com/lienthong/lienthong/internal/tracking"
+	"github.com/lienthong/lienthong/router"
 )
 
 // storeHolder opens the tracking store in the background and keeps trying:
@@ -216,4 +217,18 @@ func (a *App) pinForms(ctx context.Context, st *store.Store) error {
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	return st.PinForms(pctx, pins)
+}
+
+// dueAt computes a submission's due time with the router's own rule, for
+// the gateway's receipt.
+func (a *App) dueAt() func(procedure string, received time.Time) (time.Time, bool) {
+	routes := routing.FromConfig(a.Config)
+	eng := router.NewEngine(routes)
+	return func(procedure string, received time.Time) (time.Time, bool) {
+		p, ok := routes.Procedure(procedure)
+		if !ok {
+			return time.Time{}, false
+		}
+		return eng.DueFrom(received.UTC(), p.Deadline, p.CutOff), true
+	}
 }

@@ -6,9 +6,12 @@
 // # Semantics
 //
 // A working day is a configured workday (e.g. Monday to Friday) that is not a
-// holiday. Working time is the time inside the office-hour intervals of
-// working days (e.g. 08:00-12:00 and 13:30-17:00); nights, lunch breaks,
-// weekends and holidays do not count. Intervals are half-open: 12:00 is
+// holiday, or a swapped workday: a date the government made a working day
+// although its weekday is not (a Saturday worked in exchange for a bridge day
+// off, the bridge day being listed among the holidays). A swapped workday has
+// the normal office hours. Working time is the time inside the office-hour
+// intervals of working days (e.g. 08:00-12:00 and 13:30-17:00); nights, lunch
+// breaks, weekends and holidays do not count. Intervals are half-open: 12:00 is
 // outside 08:00-12:00, 08:00 is inside.
 //
 // Add(t, d) walks forward from t through office-hour intervals until d of
@@ -45,8 +48,12 @@
 // The router uses WorkBetween to measure how much working time a paused clock
 // (a supplement request) consumed and shifts due times by it with Add.
 //
-// All methods walk interval by interval and skip whole weeks free of holidays
-// and zone transitions, so a long deadline costs no more than a short one.
+// A cut-off time of day (CountFrom) makes a dossier received at or after it
+// count from the next working day, as one received after closing does.
+//
+// All methods walk interval by interval and skip whole weeks free of holidays,
+// swapped workdays and zone transitions, so a long deadline costs no more
+// than a short one.
 package calendar
 
 import (
@@ -78,13 +85,14 @@ type Calendar struct {
 	workday  [7]bool // by time.Weekday
 	hours    []interval
 	holidays []int64 // civil day numbers, sorted, unique
+	swapped  []int64 // swapped workdays: civil day numbers, sorted, unique
 	dayLen   time.Duration
 	weekLen  time.Duration
 }
 
 // Problem is one invalid calendar setting: Field is the config key
-// ("timezone", "workdays", "office_hours", "holidays"), Index the position in
-// the list (-1 for the whole field).
+// ("timezone", "workdays", "office_hours", "holidays", "swapped_workdays"),
+// Index the position in the list (-1 for the whole field).
 type Problem struct {
 	Field   string
 	Index   int
@@ -117,11 +125,29 @@ var weekdayNames = map[string]time.Weekday{
 	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
 }
 
+// Option is an optional setting of New.
+type Option func(*settings)
+
+type settings struct{ swapped []string }
+
+// SwappedWorkdays makes dates ("2006-01-02") working days with the normal
+// office hours although their weekday is not a workday: a Saturday worked in
+// exchange for a bridge day off, which is listed in the holidays. New reports
+// (at Field "swapped_workdays") a date that is not a date, one whose weekday
+// is already a workday, and one that is also a holiday.
+func SwappedWorkdays(dates []string) Option {
+	return func(s *settings) { s.swapped = append(s.swapped, dates...) }
+}
+
 // New builds a calendar. timezone is an IANA zone name; workdays are "mon" ..
 // "sun"; officeHours are "HH:MM-HH:MM" intervals, sorted and not
-// overlapping; holidays are "2006-01-02" dates. Every invalid entry is
-// reported in a *Error.
-func New(timezone string, workdays []string, officeHours []string, holidays []string) (*Calendar, error) {
+// overlapping; holidays are "2006-01-02" dates; opts add swapped workdays.
+// Every invalid entry is reported in a *Error.
+func New(timezone string, workdays []string, officeHours []string, holidays []string, opts ...Option) (*Calendar, error) {
+	var set settings
+	for _, o := range opts {
+		o(&set)
+	}
 	c := &Calendar{}
 	var probs []Problem
 	add := func(field string, i int, format string, args ...any) {
@@ -175,12 +201,29 @@ func New(timezone string, workdays []string, officeHours []string, holidays []st
 		}
 		c.holidays = append(c.holidays, dayNumber(d.Year(), d.Month(), d.Day()))
 	}
+	sortUniq(&c.holidays)
+
+	for i, s := range set.swapped {
+		d, err := time.Parse("2006-01-02", strings.TrimSpace(s))
+		if err != nil {
+			add("swapped_workdays", i, "%q is not a date like 2026-01-10", s)
+			continue
+		}
+		n := dayNumber(d.Year(), d.Month(), d.Day())
+		switch {
+		case c.isHoliday(n):
+			add("swapped_workdays", i, "%s is also listed in holidays: a day is either worked or off", s)
+		case c.workday[d.Weekday()]:
+			add("swapped_workdays", i, "%s is a %s, already a working day: list only days whose weekday is not a workday (a Saturday worked for a bridge day off)", s, d.Weekday())
+		default:
+			c.swapped = append(c.swapped, n)
+		}
+	}
+	sortUniq(&c.swapped)
 
 	if len(probs) > 0 {
 		return nil, &Error{Problems: probs}
 	}
-	sort.Slice(c.holidays, func(i, j int) bool { return c.holidays[i] < c.holidays[j] })
-	c.holidays = uniq(c.holidays)
 	for _, iv := range c.hours {
 		c.dayLen += time.Duration(iv.close-iv.open) * time.Minute
 	}
@@ -233,14 +276,17 @@ func parseClock(s string) (int, error) {
 
 func clock(min int) string { return fmt.Sprintf("%02d:%02d", min/60, min%60) }
 
-func uniq(s []int64) []int64 {
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
+// sortUniq sorts *s and drops repeated values.
+func sortUniq(s *[]int64) {
+	v := *s
+	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
+	out := v[:0]
+	for i, x := range v {
+		if i == 0 || x != v[i-1] {
+			out = append(out, x)
 		}
 	}
-	return out
+	*s = out
 }
 
 // Civil day numbers: days since 1970-01-01 in the proleptic Gregorian
@@ -266,22 +312,35 @@ func (c *Calendar) Location() *time.Location { return c.loc }
 // worth.
 func (c *Calendar) DayLength() time.Duration { return c.dayLen }
 
-func (c *Calendar) isHoliday(n int64) bool {
-	i := sort.Search(len(c.holidays), func(i int) bool { return c.holidays[i] >= n })
-	return i < len(c.holidays) && c.holidays[i] == n
+// contains reports whether the sorted days hold day n.
+func contains(days []int64, n int64) bool {
+	i := sort.Search(len(days), func(i int) bool { return days[i] >= n })
+	return i < len(days) && days[i] == n
 }
 
-// nextHoliday returns the first holiday on or after day n, or false.
-func (c *Calendar) nextHoliday(n int64) (int64, bool) {
-	i := sort.Search(len(c.holidays), func(i int) bool { return c.holidays[i] >= n })
-	if i == len(c.holidays) {
+// nextIn returns the first of the sorted days on or after day n, or false.
+func nextIn(days []int64, n int64) (int64, bool) {
+	i := sort.Search(len(days), func(i int) bool { return days[i] >= n })
+	if i == len(days) {
 		return 0, false
 	}
-	return c.holidays[i], true
+	return days[i], true
 }
 
+func (c *Calendar) isHoliday(n int64) bool { return contains(c.holidays, n) }
+
 func (c *Calendar) isWorkingDay(n int64) bool {
-	return c.workday[weekday(n)] && !c.isHoliday(n)
+	if c.workday[weekday(n)] {
+		return !c.isHoliday(n)
+	}
+	return contains(c.swapped, n)
+}
+
+// HasHolidays reports whether any holiday falls in the given year: a
+// calendar without the year's holidays counts them as working days.
+func (c *Calendar) HasHolidays(year int) bool {
+	h, ok := nextIn(c.holidays, dayNumber(year, time.January, 1))
+	return ok && h < dayNumber(year+1, time.January, 1)
 }
 
 // IsWorkingDay reports whether the calendar day of t (in the calendar's zone)
@@ -316,16 +375,18 @@ func (c *Calendar) IsWorkingTime(t time.Time) bool {
 }
 
 // skippableWeeks returns how many whole weeks starting at the beginning of
-// day n can be counted as weekLen each without looking at them: no holiday
-// and no zone transition inside, and at most limit weeks.
+// day n can be counted as weekLen each without looking at them: no holiday,
+// no swapped workday and no zone transition inside, and at most limit weeks.
 func (c *Calendar) skippableWeeks(n int64, limit int64) int64 {
 	if limit <= 0 || c.weekLen == 0 {
 		return 0
 	}
 	k := limit
-	if h, ok := c.nextHoliday(n); ok {
-		if w := (h - n) / 7; w < k {
-			k = w
+	for _, days := range [][]int64{c.holidays, c.swapped} {
+		if h, ok := nextIn(days, n); ok {
+			if w := (h - n) / 7; w < k {
+				k = w
+			}
 		}
 	}
 	if k <= 0 {

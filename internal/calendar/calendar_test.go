@@ -197,7 +197,7 @@ func refAdd(c *Calendar, t time.Time, d time.Duration) time.Time {
 	for {
 		y, m, dd := day.Date()
 		n := dayNumber(y, m, dd)
-		if c.workday[day.Weekday()] && !c.isHoliday(n) {
+		if (c.workday[day.Weekday()] && !c.isHoliday(n)) || contains(c.swapped, n) {
 			for _, iv := range c.hours {
 				open := time.Date(y, m, dd, 0, iv.open, 0, 0, c.loc)
 				close := time.Date(y, m, dd, 0, iv.close, 0, 0, c.loc)
@@ -222,13 +222,15 @@ func refAdd(c *Calendar, t time.Time, d time.Duration) time.Time {
 // inverts Add, and that minute-by-minute counting agrees for short spans.
 func TestAddProperties(t *testing.T) {
 	hcm := vn(t)
-	berlin, err := New("Europe/Berlin", []string{"mon", "tue", "wed", "thu", "fri", "sat"}, []string{"07:30-11:45", "12:15-16:00"}, []string{"2026-03-30", "2026-10-26", "2026-12-25"})
+	berlin, err := New("Europe/Berlin", []string{"mon", "tue", "wed", "thu", "fri", "sat"}, []string{"07:30-11:45", "12:15-16:00"}, []string{"2026-03-30", "2026-10-26", "2026-12-25"},
+		SwappedWorkdays([]string{"2026-03-29", "2026-06-14"})) // a DST Sunday worked, and another
 	if err != nil {
 		t.Fatal(err)
 	}
+	swapped := vn2026(t) // holidays and swapped Saturdays through the year
 	rng := rand.New(rand.NewSource(1))
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for _, c := range []*Calendar{hcm, berlin} {
+	for _, c := range []*Calendar{hcm, berlin, swapped} {
 		for i := 0; i < 400; i++ {
 			start := base.Add(time.Duration(rng.Int63n(int64(365 * 24 * time.Hour))))
 			d := time.Duration(rng.Int63n(int64(60*c.DayLength()))) + 1
@@ -314,10 +316,16 @@ func TestNewErrors(t *testing.T) {
 		{"unsorted", "UTC", DefaultWorkdays, []string{"13:30-17:00", "08:00-12:00"}, nil, "office_hours", 1},
 		{"bad date", "UTC", DefaultWorkdays, DefaultOfficeHours, []string{"2026-01-01", "2026-02-30"}, "holidays", 1},
 		{"date format", "UTC", DefaultWorkdays, DefaultOfficeHours, []string{"30/04/2026"}, "holidays", 0},
+		{"swapped not a date", "UTC", DefaultWorkdays, DefaultOfficeHours, []string{"swap:2026-01-1O"}, "swapped_workdays", 0},
+		{"swapped day already a workday", "UTC", DefaultWorkdays, DefaultOfficeHours, []string{"swap:2026-01-10", "swap:2026-01-12"}, "swapped_workdays", 1},
+		{"swapped Saturday also a holiday", "UTC", DefaultWorkdays, DefaultOfficeHours, []string{"2026-01-10", "swap:2026-01-10"}, "swapped_workdays", 0},
+		{"swapped Monday also a holiday", "UTC", DefaultWorkdays, DefaultOfficeHours, []string{"2026-01-12", "swap:2026-01-12"}, "swapped_workdays", 0},
+		{"swapped Saturday of a six-day week", "UTC", []string{"mon", "tue", "wed", "thu", "fri", "sat"}, DefaultOfficeHours, []string{"swap:2026-01-10"}, "swapped_workdays", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.tz, tt.workdays, tt.hours, tt.holidays)
+			holidays, swapped := splitSwapped(tt.holidays)
+			_, err := New(tt.tz, tt.workdays, tt.hours, holidays, SwappedWorkdays(swapped))
 			var ce *Error
 			if !errors.As(err, &ce) {
 				t.Fatalf("err = %v, want *Error", err)
@@ -332,10 +340,15 @@ func TestNewErrors(t *testing.T) {
 	}
 
 	// Every problem at once.
-	_, err := New("Nowhere/Else", []string{"xx"}, []string{"bad"}, []string{"never"})
+	_, err := New("Nowhere/Else", []string{"xx"}, []string{"bad"}, []string{"never"}, SwappedWorkdays([]string{"nor this"}))
 	var ce *Error
-	if !errors.As(err, &ce) || len(ce.Problems) != 4 {
-		t.Fatalf("want 4 problems, got %v", err)
+	if !errors.As(err, &ce) || len(ce.Problems) != 5 {
+		t.Fatalf("want 5 problems, got %v", err)
+	}
+	// A Saturday worked and the bridge day off it pays for are fine, and
+	// so is a swapped day listed twice.
+	if _, err := New("UTC", DefaultWorkdays, DefaultOfficeHours, []string{"2026-01-02"}, SwappedWorkdays([]string{"2026-01-10", "2026-01-10"})); err != nil {
+		t.Errorf("swap: %v", err)
 	}
 	// Adjacent intervals and a 24:00 end are fine.
 	if _, err := New("UTC", DefaultWorkdays, []string{"08:00-12:00", "12:00-24:00"}, nil); err != nil {

@@ -165,6 +165,10 @@ type CalendarConfig struct {
 	Workdays    []string `yaml:"workdays"`     // default mon..fri
 	OfficeHours []string `yaml:"office_hours"` // default 08:00-12:00, 13:30-17:00
 	Holidays    []string `yaml:"holidays"`
+	// SwappedWorkdays are dates worked although their weekday is not a
+	// workday (ngày làm bù): a Saturday worked in exchange for a bridge day
+	// off, which is listed in Holidays. They keep the normal office hours.
+	SwappedWorkdays []string `yaml:"swapped_workdays"`
 }
 
 // Agency is a department system.
@@ -206,9 +210,21 @@ type Procedure struct {
 	// newest last: the newest applies when data.form_schema is absent, the
 	// older ones stay accepted during a transition. Empty: no form.
 	FormSchemas []string `yaml:"form_schemas"`
-	Steps       []Step   `yaml:"steps"`
+	// CutOffClock is the procedure's cut-off time of day, "15:00": a dossier
+	// received at or after it on a working day counts from the next working
+	// day (calendar.CountFrom). Empty: none. CutOff returns it parsed.
+	CutOffClock string `yaml:"cut_off"`
+	// SupplementDeadline is how long a requested supplement may take (working
+	// time, e.g. 7d per Decree 63/2024); past it the dossier is closed as
+	// rejected. Zero: no deadline.
+	SupplementDeadline calendar.Span `yaml:"supplement_deadline"`
+	// PaymentConfirmers are agencies (a treasury, a payment system) that may
+	// confirm a financial obligation's payment besides the receiver.
+	PaymentConfirmers []string `yaml:"payment_confirmers"`
+	Steps             []Step   `yaml:"steps"`
 
 	receivers []string // Receivers, or every receiver agency when empty
+	cutOff    time.Duration
 	stepIdx   map[string]int
 	roots     []string
 	order     []string

@@ -75,6 +75,25 @@ func (p *parser) validateForms(c *Config) {
 	}
 }
 
+// validateWorkflow checks the procedures' workflow settings.
+func (p *parser) validateWorkflow(c *Config) {
+	for i := range c.Procedures {
+		pr := &c.Procedures[i]
+		pp := index("procedures", i)
+		seen := map[string]bool{}
+		for j, a := range pr.PaymentConfirmers {
+			ap := index(pp+".payment_confirmers", j)
+			switch _, ok := c.agencyIdx[a]; {
+			case !ok:
+				p.addf(ap, "unknown agency %q", a)
+			case seen[a]:
+				p.addf(ap, "%s listed twice", a)
+			}
+			seen[a] = true
+		}
+	}
+}
+
 // knownForms words the versions of a form name that exist, for problems.
 func knownForms(reg *schemas.Registry, name string) string {
 	var vs []string

@@ -152,9 +152,11 @@ func (p *parser) validate(c *Config) {
 	}
 	p.validateTracing(&c.Tracing)
 	p.validateCalendar(c)
+	p.validateCutOffs(c)
 	p.validateAgencies(c)
 	p.validateProcedures(c)
 	p.validateForms(c)
+	p.validateWorkflow(c)
 }
 
 func (p *parser) checkAddr(path, addr string) {
@@ -333,7 +335,7 @@ func (p *parser) lookupEnv(path, name string) (string, bool) {
 
 func (p *parser) validateCalendar(c *Config) {
 	cc := c.Calendar
-	cal, err := calendar.New(cc.Timezone, cc.Workdays, cc.OfficeHours, cc.Holidays)
+	cal, err := calendar.New(cc.Timezone, cc.Workdays, cc.OfficeHours, cc.Holidays, calendar.SwappedWorkdays(cc.SwappedWorkdays))
 	var ce *calendar.Error
 	switch {
 	case errors.As(err, &ce):

@@ -37,6 +37,7 @@ var stateColors = map[string][2]string{ // fill, stroke
 	"completed":   {"#e8f5e9", "#43a047"},
 	"late":        {"#ffebee", "#e53935"},
 	"cancelled":   {"#f5f5f5", "#757575"},
+	"rejected":    {"#fce4ec", "#ad1457"},
 }
 
 // layout draws the dossier's steps. The edges come from the procedure in

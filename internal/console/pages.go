@@ -19,8 +19,9 @@ import (
 const MaxPage = 1000
 
 // Statuses in the order the filter offers them.
-var statuses = []string{router.StatusReceived, router.StatusProcessing, router.StatusAwaitingSupplement,
-	router.StatusRejected, router.StatusWithdrawn, router.StatusResultReady, router.StatusReturned}
+var statuses = []string{router.StatusRegistered, router.StatusReceived, router.StatusRefused, router.StatusProcessing,
+	router.StatusAwaitingSupplement, router.StatusAwaitingPayment, router.StatusRejected, router.StatusWithdrawn,
+	router.StatusResultReady, router.StatusReturned}
 
 // row is one dossier of a list as the page shows it.
 type row struct {
@@ -287,10 +288,20 @@ type dossierData struct {
 
 type document struct{ Name, URL string }
 
+// withReason appends a reason to a note, when there is one.
+func withReason(r string) string {
+	if r == "" {
+		return ""
+	}
+	return ": " + r
+}
+
 func stepState(s router.StepView) string {
 	switch {
 	case s.Status == router.StepCancelled:
 		return "cancelled"
+	case s.Status == router.StepRejected:
+		return "rejected"
 	case s.Overdue:
 		return "late"
 	}
@@ -313,7 +324,8 @@ func (c *Console) dossier(w http.ResponseWriter, r *http.Request) {
 	p.Title = p.T("dossier.title", d.Code)
 	dd := &dossierData{D: d, ProcName: c.procName(d.Procedure), Receiver: c.agencyName(d.Receiver),
 		Received: c.fmtTime(d.ReceivedAt), Due: c.fmtTime(d.DueAt)}
-	if d.Status == router.StatusReceived || d.Status == router.StatusProcessing || d.Status == router.StatusAwaitingSupplement {
+	if d.Status == router.StatusReceived || d.Status == router.StatusProcessing || d.Status == router.StatusAwaitingSupplement ||
+		d.Status == router.StatusAwaitingPayment {
 		dd.Left, dd.Late = c.left(p.T, p.Now, d.DueAt)
 	}
 	dd.Late = dd.Late || d.Overdue
@@ -327,15 +339,21 @@ func (c *Console) dossier(w http.ResponseWriter, r *http.Request) {
 	for _, e := range d.Timeline {
 		tr := timelineRow{Entry: e, When: c.fmtTime(e.Time), Agency: strings.TrimPrefix(e.Source, "urn:lienthong:agency:")}
 		dd.Timeline = append(dd.Timeline, tr)
+		if e.Note != "" && e.Step != "" && e.Type != "dossier.supplement.requested" && e.Type != "dossier.rejected" {
+			// The reason an event gave (an apology, a closure): the slip's notes.
+			notes[e.Step] = append(notes[e.Step], e.Note)
+		}
 		switch e.Type {
 		case "dossier.supplement.requested":
-			notes[e.Step] = append(notes[e.Step], p.T("note.supplement", c.fmtTime(e.Time)))
+			notes[e.Step] = append(notes[e.Step], p.T("note.supplement", c.fmtTime(e.Time))+withReason(e.Note))
 		case "dossier.supplemented":
 			for st := range notes {
 				notes[st] = append(notes[st], p.T("note.supplemented", c.fmtTime(e.Time)))
 			}
 		case "dossier.rejected":
-			notes[e.Step] = append(notes[e.Step], p.T("note.rejected", c.fmtTime(e.Time)))
+			notes[e.Step] = append(notes[e.Step], p.T("note.rejected", c.fmtTime(e.Time))+withReason(e.Note))
+		case "dossier.payment.confirmed":
+			notes[e.Step] = append(notes[e.Step], p.T("note.paid", c.fmtTime(e.Time)))
 		case "dossier.overdue":
 			if e.Step != "" && !slices.Contains(notes[e.Step], p.T("note.overdue")) {
 				notes[e.Step] = append(notes[e.Step], p.T("note.overdue"))
@@ -356,14 +374,14 @@ func (c *Console) dossier(w http.ResponseWriter, r *http.Request) {
 		}
 		if s.DueAt != nil {
 			sr.Due = c.fmtTime(*s.DueAt)
-			if s.Status == router.StepInProgress && d.Status != router.StatusAwaitingSupplement {
+			if s.Status == router.StepInProgress && d.Status != router.StatusAwaitingSupplement && d.Status != router.StatusAwaitingPayment {
 				sr.TimeLeft, _ = c.left(p.T, p.Now, *s.DueAt)
 			}
 		}
 		if s.CompletedAt != nil {
 			sr.Completed = c.fmtTime(*s.CompletedAt)
 			sr.Result = "late"
-			if s.OnTime != nil && *s.OnTime {
+			if s.OnTime != nil && *s.OnTime && s.OriginalDueAt == nil {
 				sr.Result = "ontime"
 				if s.DueAt != nil && c.o.Config.Cal().WorkBetween(*s.CompletedAt, *s.DueAt) >= c.o.Config.Cal().DayLength() {
 					sr.Result = "early"

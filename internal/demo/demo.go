@@ -243,7 +243,14 @@ func (d *Demo) complete(agency string, ev event.Event, step string) {
 	case "insurance":
 		outputs = map[string]any{"health_insurance_card": fmt.Sprintf("TE1%012d", rand.Int64N(1e12))}
 	}
-	if d.send(agency, event.StepCompleted, ev.Subject, "done-"+ev.ID, map[string]any{"step": step, "outputs": outputs, "documents": []any{}}) {
+	data := map[string]any{"step": step, "outputs": outputs, "documents": []any{}}
+	if step == "tax" {
+		// The tax office's notice is a financial obligation: the dossier
+		// awaits payment, the desk confirms it.
+		data["obligation"] = map[string]any{"notice_number": outputs["notice_number"], "amount_vnd": outputs["amount_vnd"],
+			"tax_kinds": outputs["tax_kinds"], "due_date": outputs["due_date"]}
+	}
+	if d.send(agency, event.StepCompleted, ev.Subject, "done-"+ev.ID, data) {
 		d.Stats.Answered.Add(1)
 	}
 }
@@ -349,6 +356,8 @@ func (d *Demo) desk(ctx context.Context) {
 							"sha256": "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"}},
 						"note": "Công dân đã bổ sung"})
 				}()
+			case event.StatusChanged:
+				d.deskStatus(ev)
 			case event.Completed:
 				if d.opts.ReturnResult {
 					d.send("HCC", event.ResultReturned, ev.Subject, "ret-"+ev.ID, map[string]any{
@@ -359,6 +368,45 @@ func (d *Demo) desk(ctx context.Context) {
 		if page.Next != "" {
 			cursor = page.Next
 		}
+	}
+}
+
+// deskStatus plays the desk's part in a status change: it accepts at
+// reception what was filed online (a few it refuses), and confirms the
+// payment of a financial obligation once the citizen has paid.
+func (d *Demo) deskStatus(ev event.Event) {
+	var st struct {
+		Status     string `json:"status"`
+		Obligation *struct {
+			NoticeNumber string `json:"notice_number"`
+			AmountVND    int64  `json:"amount_vnd"`
+		} `json:"obligation"`
+	}
+	if json.Unmarshal(ev.Data, &st) != nil {
+		return
+	}
+	switch {
+	case st.Status == "registered":
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			time.Sleep(time.Duration(rand.Int64N(int64(d.opts.MaxDelay))))
+			if rand.IntN(20) == 0 {
+				d.send("HCC", event.Refused, ev.Subject, "refuse-"+ev.ID, map[string]any{
+					"reason": "Hồ sơ nộp trực tuyến không đúng thành phần", "reasons": []string{"Thiếu tờ khai có chữ ký số"}})
+				return
+			}
+			d.send("HCC", event.Accepted, ev.Subject, "accept-"+ev.ID, map[string]any{"note": "Tiếp nhận hồ sơ trực tuyến"})
+		}()
+	case st.Status == "awaiting_payment" && st.Obligation != nil:
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			time.Sleep(time.Duration(rand.Int64N(int64(d.opts.MaxDelay))))
+			d.send("HCC", event.PaymentConfirmed, ev.Subject, "paid-"+ev.ID, map[string]any{
+				"notice_number": st.Obligation.NoticeNumber, "paid_at": time.Now().Format(time.RFC3339),
+				"amount_vnd": st.Obligation.AmountVND, "reference": fmt.Sprintf("KBNN-%06d", rand.IntN(1e6))})
+		}()
 	}
 }
 

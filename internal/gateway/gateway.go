@@ -55,6 +55,10 @@ type Options struct {
 	// router, which holds every open dossier, checks them and refuses a bad
 	// one with message.rejected.
 	DossierProcedure func(ctx context.Context, code string) (string, bool, error)
+	// DueAt computes a submission's due time as the router will (the
+	// engine's DueFrom over the config's routes), for the receipt. nil: no
+	// due_at on receipts.
+	DueAt func(procedure string, received time.Time) (time.Time, bool)
 	// Window is the index's duplicate window: a code dated inside it cannot
 	// have been submitted before it, so PastCodes is not asked about it.
 	Window       time.Duration
@@ -112,6 +116,11 @@ type Receipt struct {
 	Subject    string `json:"subject"`
 	AcceptedAt string `json:"accepted_at"`
 	Duplicate  bool   `json:"duplicate"`
+	// DueAt is a submission's due time (the appointment), in the calendar's
+	// zone to the second, for the receipt-and-appointment slip; absent for
+	// other events and for a dossier filed online (its clock starts at
+	// reception).
+	DueAt string `json:"due_at,omitempty"`
 }
 
 // checked is one event that passed every check but reuse.
@@ -123,6 +132,7 @@ type checked struct {
 	typ     string
 	subject string
 	code    string // dossier code when it is a submission
+	dueAt   string // a submission's due time, for the receipt
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -387,7 +397,7 @@ func (g *Gateway) check(ctx context.Context, p auth.Principal, raw json.RawMessa
 		return c, problem.New(http.StatusForbidden, problem.ForbiddenSource, "unknown agency")
 	}
 	switch c.typ {
-	case event.Submitted, event.Supplemented, event.Withdrawn, event.ResultReturned:
+	case event.Submitted, event.Supplemented, event.Withdrawn, event.ResultReturned, event.Accepted, event.Refused:
 		if !ag.Receiver {
 			return c, problem.New(http.StatusForbidden, problem.ForbiddenType, fmt.Sprintf("only receiving agencies may send %s", c.typ),
 				problem.FieldError{Location: "/type", Message: "not allowed for this agency"})
@@ -420,6 +430,7 @@ func (g *Gateway) check(ctx context.Context, p auth.Principal, raw json.RawMessa
 	}
 	if c.typ == event.Submitted {
 		c.code = c.subject
+		c.dueAt = g.dueAt(env.Data, proc)
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil {
@@ -428,6 +439,27 @@ func (g *Gateway) check(ctx context.Context, p auth.Principal, raw json.RawMessa
 	c.body = buf.Bytes()
 	c.hash = sha256.Sum256(c.body)
 	return c, nil
+}
+
+// dueAt is the receipt's due time of a submission received at once (not
+// filed online), in the calendar's zone, to the second.
+func (g *Gateway) dueAt(data map[string]any, proc *config.Procedure) string {
+	if g.o.DueAt == nil || proc == nil {
+		return ""
+	}
+	if ch, _ := data["channel"].(string); ch == "online" {
+		return ""
+	}
+	s, _ := data["received_at"].(string)
+	received, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return ""
+	}
+	due, ok := g.o.DueAt(proc.Code, received)
+	if !ok {
+		return ""
+	}
+	return due.In(g.o.Config.Cal().Location()).Truncate(time.Second).Format(time.RFC3339)
 }
 
 // checkForms checks a submission's form against the procedure's form
@@ -533,11 +565,11 @@ func (g *Gateway) accept(ctx context.Context, evs []checked) ([]Receipt, int, *p
 		switch vs[i].out {
 		case duplicate:
 			e := vs[i].entry
-			receipts[i] = Receipt{ID: c.id, Source: c.source, Subject: e.subject, AcceptedAt: e.acceptedAt.UTC().Format(time.RFC3339Nano), Duplicate: true}
+			receipts[i] = Receipt{ID: c.id, Source: c.source, Subject: e.subject, AcceptedAt: e.acceptedAt.UTC().Format(time.RFC3339Nano), Duplicate: true, DueAt: c.dueAt}
 		case sameRequest:
 			receipts[i] = receipts[vs[i].first] // the first receipt, written once
 		default:
-			receipts[i] = Receipt{ID: c.id, Source: c.source, Subject: c.subject, AcceptedAt: now.Format(time.RFC3339Nano)}
+			receipts[i] = Receipt{ID: c.id, Source: c.source, Subject: c.subject, AcceptedAt: now.Format(time.RFC3339Nano), DueAt: c.dueAt}
 			msgs = append(msgs, kafkabus.Record(g.o.Topic, c.subject, c.body,
 				kafka.Header{Key: kafkabus.HeaderAcceptedAt, Value: []byte(now.Format(time.RFC3339Nano))}))
 		}

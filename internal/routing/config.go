@@ -14,7 +14,8 @@ import (
 func FromConfig(c *config.Config) *router.Routes {
 	r := &router.Routes{Procedures: make(map[string]*router.Procedure, len(c.Procedures)), Clock: CalendarClock{c.Cal()}, Schemas: c.Schemas()}
 	for _, p := range c.Procedures {
-		rp := &router.Procedure{Code: p.Code, Name: p.Name, Deadline: router.Span(p.Deadline), Receivers: p.ReceiverCodes(), FormSchemas: p.FormSchemas}
+		rp := &router.Procedure{Code: p.Code, Name: p.Name, Deadline: router.Span(p.Deadline), Receivers: p.ReceiverCodes(), FormSchemas: p.FormSchemas,
+			SupplementDeadline: router.Span(p.SupplementDeadline), PaymentConfirmers: p.PaymentConfirmers, CutOff: cutOff(&p)}
 		for _, s := range p.Steps {
 			name := s.Name
 			if name == "" {
@@ -44,3 +45,9 @@ func (k CalendarClock) Due(start time.Time, s router.Span) time.Time {
 }
 func (k CalendarClock) Add(t time.Time, d time.Duration) time.Time { return k.Cal.Add(t, d) }
 func (k CalendarClock) WorkBetween(a, b time.Time) time.Duration   { return k.Cal.WorkBetween(a, b) }
+func (k CalendarClock) CountFrom(t time.Time, cutOff time.Duration) time.Time {
+	return k.Cal.CountFrom(t, cutOff)
+}
+
+// cutOff is the procedure's cut-off time of day (0: none).
+func cutOff(p *config.Procedure) time.Duration { return p.CutOff() }

@@ -17,6 +17,9 @@ func (plainClock) Due(start time.Time, s router.Span) time.Time {
 	return start.Add(time.Duration(s.Days)*24*time.Hour + s.Work)
 }
 func (plainClock) Add(t time.Time, d time.Duration) time.Time { return t.Add(d) }
+
+// CountFrom: no cut-off in these tests.
+func (plainClock) CountFrom(t time.Time, _ time.Duration) time.Time { return t }
 func (plainClock) WorkBetween(a, b time.Time) time.Duration {
 	if b.Before(a) {
 		return 0

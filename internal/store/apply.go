@@ -138,37 +138,38 @@ var (
 
 	bDossiers = bulk{`INSERT INTO dossiers AS d (code, procedure, receiver, status, received_at, accepted_at, due_at,
 	result_at, closed_at, paused_at, supplement_step, supplement_by, overdue_sent, n_steps, n_timeline,
-	ev_offset, st_offset, updated_at)`,
+	ev_offset, st_offset, updated_at, channel, original_due_at, supplement_due_at, workflow)`,
 		[]string{"text", "text", "text", "text", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint",
-			"text", "text", "integer", "integer", "integer", "bigint", "bigint", "bigint"},
+			"text", "text", "integer", "integer", "integer", "bigint", "bigint", "bigint", "text", "bigint", "bigint", "text"},
 		` ON CONFLICT (code) DO UPDATE SET procedure = excluded.procedure, receiver = excluded.receiver,
 	status = excluded.status, received_at = excluded.received_at, accepted_at = excluded.accepted_at,
 	due_at = excluded.due_at, result_at = excluded.result_at, closed_at = excluded.closed_at,
 	paused_at = excluded.paused_at, supplement_step = excluded.supplement_step,
 	supplement_by = excluded.supplement_by, overdue_sent = excluded.overdue_sent, n_steps = excluded.n_steps,
 	n_timeline = excluded.n_timeline, ev_offset = excluded.ev_offset, st_offset = excluded.st_offset,
-	updated_at = excluded.updated_at
+	updated_at = excluded.updated_at, channel = excluded.channel, original_due_at = excluded.original_due_at,
+	supplement_due_at = excluded.supplement_due_at, workflow = excluded.workflow
 	WHERE (excluded.ev_offset, excluded.st_offset) > (d.ev_offset, d.st_offset)
 	RETURNING code`}
 
 	// The update only matters when another PostgreSQL writer inserted the
 	// dossier after this batch read the versions.
 	bSteps = bulk{`INSERT INTO steps (code, idx, id, name, agency, deadline_days, deadline_work, after_ids, status,
-	assigned_at, due_at, completed_at, on_time, overdue_sent)`,
+	assigned_at, due_at, completed_at, on_time, overdue_sent, original_due_at)`,
 		[]string{"text", "integer", "text", "text", "text", "integer", "bigint", "text", "text",
-			"bigint", "bigint", "bigint", "integer", "integer"},
+			"bigint", "bigint", "bigint", "integer", "integer", "bigint"},
 		` ON CONFLICT (code, id) DO UPDATE SET idx = excluded.idx, name = excluded.name,
 	agency = excluded.agency, deadline_days = excluded.deadline_days, deadline_work = excluded.deadline_work,
 	after_ids = excluded.after_ids, status = excluded.status, assigned_at = excluded.assigned_at,
 	due_at = excluded.due_at, completed_at = excluded.completed_at, on_time = excluded.on_time,
-	overdue_sent = excluded.overdue_sent`}
+	overdue_sent = excluded.overdue_sent, original_due_at = excluded.original_due_at`}
 
 	bAgencies = bulk{`INSERT INTO dossier_agencies (agency, received_at, code)`,
 		[]string{"text", "bigint", "text"}, ` ON CONFLICT DO NOTHING`}
 
 	// A timeline only grows: entries already stored are the same entries.
-	bTimeline = bulk{`INSERT INTO timeline (code, seq, id, type, source, at, step, status, to_agency)`,
-		[]string{"text", "integer", "text", "text", "text", "bigint", "text", "text", "text"},
+	bTimeline = bulk{`INSERT INTO timeline (code, seq, id, type, source, at, step, status, to_agency, note)`,
+		[]string{"text", "integer", "text", "text", "text", "bigint", "text", "text", "text", "text"},
 		` ON CONFLICT (code, seq) DO NOTHING`}
 
 	sqlPosition = `INSERT INTO projector_offsets (topic, part, next_offset, updated_at) VALUES ($1, $2, $3, $4)
@@ -217,7 +218,7 @@ func (s *Store) upsertDossiers(ctx context.Context, tx *sql.Tx, recs []Record) (
 		args = append(args, st.Code, st.Procedure, st.Receiver, st.Status, keyTime(st.ReceivedAt),
 			timeArg(st.AcceptedAt), timeArg(st.DueAt), timeArg(st.ResultAt), timeArg(st.ClosedAt), timeArg(st.PausedAt),
 			st.SupplementStep, st.SupplementBy, boolArg(st.OverdueSent), int64(len(st.Steps)), int64(len(st.Timeline)),
-			st.Offset, r.StateOffset, now)
+			st.Offset, r.StateOffset, now, st.Channel, timeArg(st.OriginalDueAt), timeArg(st.SupplementDueAt), workflowArg(st))
 	}
 	err := s.run(ctx, tx, bDossiers, args, func(rows *sql.Rows) error {
 		var code string
@@ -269,7 +270,7 @@ func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, recs []Record) erro
 			}
 			args = append(args, r.State.Code, int64(i), st.ID, st.Name, st.Agency, int64(st.Deadline.Days),
 				int64(st.Deadline.Work), after, st.Status, timeArg(st.AssignedAt), timeArg(st.DueAt),
-				timeArg(st.CompletedAt), boolArg(st.OnTime), boolArg(st.OverdueSent))
+				timeArg(st.CompletedAt), boolArg(st.OnTime), boolArg(st.OverdueSent), timeArg(st.OriginalDueAt))
 		}
 	}
 	if err := s.run(ctx, tx, bSteps, args, nil); err != nil {
@@ -338,7 +339,7 @@ func (s *Store) insertTimeline(ctx context.Context, tx *sql.Tx, recs []Record, o
 		}
 		for i := from; i < len(r.State.Timeline); i++ {
 			e := &r.State.Timeline[i]
-			args = append(args, r.State.Code, int64(i), e.ID, e.Type, e.Source, timeArg(e.Time), e.Step, e.Status, e.To)
+			args = append(args, r.State.Code, int64(i), e.ID, e.Type, e.Source, timeArg(e.Time), e.Step, e.Status, e.To, e.Note)
 		}
 	}
 	if err := s.run(ctx, tx, bTimeline, args, nil); err != nil {
@@ -359,4 +360,40 @@ func (s *Store) Position(ctx context.Context, topic string, partition int) (next
 		return 0, false, s.wrap("position", err)
 	}
 	return next, true, nil
+}
+
+// workflowDoc is the dossiers.workflow column: what the slip and the
+// reports read with one dossier, never filter on.
+type workflowDoc struct {
+	Obligation *router.Obligation `json:"obligation,omitempty"`
+	Apologies  []router.Apology   `json:"apologies,omitempty"`
+}
+
+// workflowArg is the workflow column's value: NULL when there is nothing.
+func workflowArg(st *router.State) any {
+	if st.Obligation == nil && len(st.Apologies) == 0 {
+		return nil
+	}
+	// Times in UTC, as every other column holds them.
+	utc := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return t
+		}
+		return t.UTC()
+	}
+	var w workflowDoc
+	if o := st.Obligation; o != nil {
+		c := *o
+		c.SetAt, c.PaidAt = utc(c.SetAt), utc(c.PaidAt)
+		w.Obligation = &c
+	}
+	for _, a := range st.Apologies {
+		a.OldDueAt, a.NewDueAt, a.At = utc(a.OldDueAt), utc(a.NewDueAt), utc(a.At)
+		w.Apologies = append(w.Apologies, a)
+	}
+	b, err := json.Marshal(w)
+	if err != nil {
+		return nil // plain values: cannot happen
+	}
+	return string(b)
 }

@@ -39,12 +39,14 @@ func (s *Store) Get(ctx context.Context, code string) (*router.State, error) {
 	defer tx.Rollback() //nolint:errcheck // read-only
 	st := &router.State{Code: code}
 	var receivedAt, overdue, nSteps, nTimeline int64
-	var accepted, due, result, closed, paused sql.NullInt64
+	var accepted, due, result, closed, paused, origDue, suppDue sql.NullInt64
+	var workflow sql.NullString
 	err = tx.QueryRowContext(ctx, `SELECT procedure, receiver, status, received_at, accepted_at, due_at, result_at,
-		closed_at, paused_at, supplement_step, supplement_by, overdue_sent, n_steps, n_timeline, ev_offset
+		closed_at, paused_at, supplement_step, supplement_by, overdue_sent, n_steps, n_timeline, ev_offset,
+		channel, original_due_at, supplement_due_at, workflow
 		FROM dossiers WHERE code = $1`, code).Scan(&st.Procedure, &st.Receiver, &st.Status, &receivedAt,
 		&accepted, &due, &result, &closed, &paused, &st.SupplementStep, &st.SupplementBy, &overdue,
-		&nSteps, &nTimeline, &st.Offset)
+		&nSteps, &nTimeline, &st.Offset, &st.Channel, &origDue, &suppDue, &workflow)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -54,6 +56,14 @@ func (s *Store) Get(ctx context.Context, code string) (*router.State, error) {
 	st.ReceivedAt, st.AcceptedAt, st.DueAt = keyTimeOf(receivedAt), timeOf(accepted), timeOf(due)
 	st.ResultAt, st.ClosedAt, st.PausedAt = timeOf(result), timeOf(closed), timeOf(paused)
 	st.OverdueSent = overdue != 0
+	st.OriginalDueAt, st.SupplementDueAt = timeOf(origDue), timeOf(suppDue)
+	if workflow.Valid {
+		var w workflowDoc
+		if err := json.Unmarshal([]byte(workflow.String), &w); err != nil {
+			return nil, s.wrap("get "+code+": workflow", err)
+		}
+		st.Obligation, st.Apologies = w.Obligation, w.Apologies
+	}
 
 	if nSteps > 0 {
 		if st.Steps, err = getSteps(ctx, tx, code, int(nSteps)); err != nil {
@@ -70,7 +80,7 @@ func (s *Store) Get(ctx context.Context, code string) (*router.State, error) {
 
 func getSteps(ctx context.Context, tx *sql.Tx, code string, n int) ([]router.StepState, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, name, agency, deadline_days, deadline_work, after_ids, status,
-		assigned_at, due_at, completed_at, on_time, overdue_sent FROM steps WHERE code = $1 ORDER BY idx`, code)
+		assigned_at, due_at, completed_at, on_time, overdue_sent, original_due_at FROM steps WHERE code = $1 ORDER BY idx`, code)
 	if err != nil {
 		return nil, err
 	}
@@ -80,9 +90,9 @@ func getSteps(ctx context.Context, tx *sql.Tx, code string, n int) ([]router.Ste
 		var st router.StepState
 		var days, work, onTime, overdue int64
 		var after sql.NullString
-		var assigned, due, completed sql.NullInt64
+		var assigned, due, completed, origDue sql.NullInt64
 		if err := rows.Scan(&st.ID, &st.Name, &st.Agency, &days, &work, &after, &st.Status, &assigned, &due,
-			&completed, &onTime, &overdue); err != nil {
+			&completed, &onTime, &overdue, &origDue); err != nil {
 			return nil, err
 		}
 		st.Deadline = router.Span{Days: int(days), Work: time.Duration(work)}
@@ -93,13 +103,14 @@ func getSteps(ctx context.Context, tx *sql.Tx, code string, n int) ([]router.Ste
 		}
 		st.AssignedAt, st.DueAt, st.CompletedAt = timeOf(assigned), timeOf(due), timeOf(completed)
 		st.OnTime, st.OverdueSent = onTime != 0, overdue != 0
+		st.OriginalDueAt = timeOf(origDue)
 		out = append(out, st)
 	}
 	return out, rows.Err()
 }
 
 func getTimeline(ctx context.Context, tx *sql.Tx, code string, n int) ([]router.Entry, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, type, source, at, step, status, to_agency FROM timeline
+	rows, err := tx.QueryContext(ctx, `SELECT id, type, source, at, step, status, to_agency, note FROM timeline
 		WHERE code = $1 AND seq < $2 ORDER BY seq`, code, int64(n))
 	if err != nil {
 		return nil, err
@@ -109,7 +120,7 @@ func getTimeline(ctx context.Context, tx *sql.Tx, code string, n int) ([]router.
 	for rows.Next() {
 		var e router.Entry
 		var at sql.NullInt64
-		if err := rows.Scan(&e.ID, &e.Type, &e.Source, &at, &e.Step, &e.Status, &e.To); err != nil {
+		if err := rows.Scan(&e.ID, &e.Type, &e.Source, &at, &e.Step, &e.Status, &e.To, &e.Note); err != nil {
 			return nil, err
 		}
 		e.Time = timeOf(at)
@@ -209,8 +220,8 @@ func decodeCursor(c string) (int64, string, error) {
 func overdueSQL(n string) string {
 	return `(d.overdue_sent = 1 OR (d.status IN (` + quote(router.StatusReceived) + `, ` + quote(router.StatusProcessing) + `)
 		AND (d.due_at IS NULL OR d.due_at < ` + n + `)) OR EXISTS (SELECT 1 FROM steps s WHERE s.code = d.code
-		AND s.status = ` + quote(router.StepInProgress) + ` AND (s.overdue_sent = 1 OR (d.status <> ` +
-		quote(router.StatusAwaitingSupplement) + ` AND (s.due_at IS NULL OR s.due_at < ` + n + `)))))`
+		AND s.status = ` + quote(router.StepInProgress) + ` AND (s.overdue_sent = 1 OR (d.status NOT IN (` +
+		quote(router.StatusAwaitingSupplement) + `, ` + quote(router.StatusAwaitingPayment) + `) AND (s.due_at IS NULL OR s.due_at < ` + n + `)))))`
 }
 
 // List returns a page of the dossiers q selects that its viewer may see, in
@@ -404,13 +415,16 @@ func (s *Store) Stats(ctx context.Context, q StatsQuery) ([]router.StatRow, erro
 		now = time.Now()
 	}
 	open := quote(router.StatusReceived) + ", " + quote(router.StatusProcessing)
-	// Late: result after the due time; a NULL due time is the zero time.
-	late := `(d.due_at IS NULL OR d.result_at > d.due_at)`
+	paused := quote(router.StatusAwaitingSupplement) + ", " + quote(router.StatusAwaitingPayment) // the clock stands still
+	// Late: result after the due time; a NULL due time is the zero time. A
+	// dossier whose appointment an apology moved is late whatever the new
+	// one (DESIGN.md section 4).
+	late := `(d.due_at IS NULL OR d.original_due_at IS NOT NULL OR d.result_at > d.due_at)`
 	recv := `SELECT d.procedure, d.receiver, COUNT(*),
 		SUM(CASE WHEN d.result_at IS NOT NULL THEN 1 ELSE 0 END),
 		SUM(CASE WHEN d.result_at IS NOT NULL AND NOT ` + late + ` THEN 1 ELSE 0 END),
 		SUM(CASE WHEN d.result_at IS NOT NULL AND ` + late + ` THEN 1 ELSE 0 END),
-		SUM(CASE WHEN d.result_at IS NULL AND d.status IN (` + open + `, ` + quote(router.StatusAwaitingSupplement) + `)
+		SUM(CASE WHEN d.result_at IS NULL AND d.status IN (` + open + `, ` + paused + `)
 			AND (d.overdue_sent = 1 OR (d.status IN (` + open + `) AND (d.due_at IS NULL OR d.due_at < $1))) THEN 1 ELSE 0 END)
 `
 	recvFrom := ` FROM dossiers d WHERE 1 = 1`
@@ -420,7 +434,7 @@ func (s *Store) Stats(ctx context.Context, q StatsQuery) ([]router.StatRow, erro
 		SUM(CASE WHEN s.status = ` + quote(router.StepCompleted) + ` AND s.on_time = 1 THEN 1 ELSE 0 END),
 		SUM(CASE WHEN s.status = ` + quote(router.StepCompleted) + ` AND s.on_time = 0 THEN 1 ELSE 0 END),
 		SUM(CASE WHEN s.status = ` + quote(router.StepInProgress) + ` AND (s.overdue_sent = 1
-			OR (d.status <> ` + quote(router.StatusAwaitingSupplement) + ` AND (s.due_at IS NULL OR s.due_at < $1))) THEN 1 ELSE 0 END)
+			OR (d.status NOT IN (` + paused + `) AND (s.due_at IS NULL OR s.due_at < $1))) THEN 1 ELSE 0 END)
 `
 	stepFrom := ` FROM steps s JOIN dossiers d ON d.code = s.code WHERE s.assigned_at IS NOT NULL`
 	// An agency's rows: its dossiers through dossier_agencies' index rather

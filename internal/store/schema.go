@@ -12,7 +12,7 @@ import (
 )
 
 // SchemaVersion is the newest schema this build knows.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // TooNewError is returned by Open for a database migrated by a newer build.
 type TooNewError struct {
@@ -122,6 +122,18 @@ var migrations = []struct {
 			path       TEXT NOT NULL,
 			first_seen BIGINT NOT NULL
 		)`,
+	}},
+	// The workflow of DESIGN.md section 4: the channel (reception), the
+	// first due times an apology moved, the supplement deadline, the
+	// obligation and the apologies (JSON: read only with their dossier),
+	// and the reasons events gave, for the slip.
+	{3, []string{
+		`ALTER TABLE dossiers ADD COLUMN channel TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE dossiers ADD COLUMN original_due_at BIGINT`,
+		`ALTER TABLE dossiers ADD COLUMN supplement_due_at BIGINT`,
+		`ALTER TABLE dossiers ADD COLUMN workflow TEXT`,
+		`ALTER TABLE steps ADD COLUMN original_due_at BIGINT`,
+		`ALTER TABLE timeline ADD COLUMN note TEXT NOT NULL DEFAULT ''`,
 	}},
 }
 

@@ -249,7 +249,7 @@ func (s *Store) open(ctx context.Context) error {
 		s.w.SetMaxOpenConns(1)
 		s.w.SetMaxIdleConns(1)
 		s.w.SetConnMaxLifetime(c.ConnMaxLifetime)
-		if err := s.w.PingContext(ctx); err != nil {
+		if err := pingSQLite(ctx, s.w); err != nil {
 			return fmt.Errorf("store: open SQLite %s: %w", where, err)
 		}
 	}
@@ -275,6 +275,25 @@ func (s *Store) open(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// pingSQLite opens the writer's connection. Its pragmas switch a new file to
+// WAL mode, which SQLite may refuse with SQLITE_BUSY without waiting out the
+// busy timeout while another process migrates the same file (seen with six
+// processes opening one new file): retried for as long as that timeout.
+func pingSQLite(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func (s *Store) closeDBs() error {

@@ -16,8 +16,9 @@ var (
 	procedures = []string{"birth-registration", "business-licence", "land-use-certificate"}
 	agencies   = []string{"ward-1", "ward-2", "district-justice", "tax-office", "police", "land-office"}
 	statuses   = []string{router.StatusReceived, router.StatusProcessing, router.StatusAwaitingSupplement,
-		router.StatusRejected, router.StatusWithdrawn, router.StatusResultReady, router.StatusReturned}
-	stepStatuses = []string{router.StepPending, router.StepInProgress, router.StepCompleted, router.StepCancelled}
+		router.StatusRejected, router.StatusWithdrawn, router.StatusResultReady, router.StatusReturned,
+		router.StatusRegistered, router.StatusRefused, router.StatusAwaitingPayment}
+	stepStatuses = []string{router.StepPending, router.StepInProgress, router.StepCompleted, router.StepCancelled, router.StepRejected}
 	hanoi        = time.FixedZone("ICT", 7*3600)
 )
 
@@ -86,6 +87,23 @@ func (g *gen) state(code string, ev int64) *router.State {
 		st.ClosedAt = g.around(5)
 	}
 	st.OverdueSent = g.chance(0.15)
+	// The workflow's fields (DESIGN.md section 4).
+	st.Channel = g.pick([]string{"direct", "online", "postal", ""})
+	if g.chance(0.2) {
+		st.OriginalDueAt = g.around(8)
+		st.Apologies = []router.Apology{{ID: "ap-1", By: g.pick(agencies), Step: "s1", Reason: "Phải đo đạc lại thực địa",
+			OldDueAt: st.OriginalDueAt, NewDueAt: st.DueAt, At: g.around(9), LetterURL: "https://x.example/thu.pdf"}}
+	}
+	if st.Status == router.StatusAwaitingSupplement && g.chance(0.5) {
+		st.SupplementDueAt = g.around(12)
+	}
+	if g.chance(0.15) {
+		st.Obligation = &router.Obligation{Step: "s2", NoticeNumber: "TB-1", AmountVND: 12500000,
+			TaxKinds: []string{"registration_fee"}, DueDate: "2026-04-01", SetAt: g.around(7)}
+		if g.chance(0.5) {
+			st.Obligation.PaidAt, st.Obligation.Reference = g.around(8), "KB-1"
+		}
+	}
 
 	n := g.r.IntN(5) // 0..4 steps
 	for i := 0; i < n; i++ {
@@ -113,12 +131,18 @@ func (g *gen) state(code string, ev int64) *router.State {
 			s.Documents = json.RawMessage(`[{"name":"scan.pdf"}]`)
 		}
 		s.OverdueSent = g.chance(0.1)
+		if g.chance(0.1) {
+			s.OriginalDueAt = g.around(9)
+		}
 		st.Steps = append(st.Steps, s)
 	}
 	for i, n := 0, g.r.IntN(11); i < n; i++ {
 		e := router.Entry{ID: fmt.Sprintf("ev-%d", i), Type: "dossier.step_completed", Source: g.pick(agencies), Time: g.around(10)}
 		if g.chance(0.5) {
 			e.Step, e.Status, e.To = "s1", router.StepCompleted, g.pick(agencies)
+		}
+		if g.chance(0.2) {
+			e.Note = "Thiếu trích đo địa chính"
 		}
 		st.Timeline = append(st.Timeline, e)
 	}
@@ -170,8 +194,26 @@ func normalize(st *router.State) *router.State {
 			*t = t.UTC()
 		}
 	}
-	for _, t := range []*time.Time{&n.ReceivedAt, &n.AcceptedAt, &n.DueAt, &n.ResultAt, &n.ClosedAt, &n.PausedAt} {
+	for _, t := range []*time.Time{&n.ReceivedAt, &n.AcceptedAt, &n.DueAt, &n.ResultAt, &n.ClosedAt, &n.PausedAt,
+		&n.OriginalDueAt, &n.SupplementDueAt} {
 		utc(t)
+	}
+	// Kept for the open dossier's routing only, not in the store.
+	n.Deadline, n.CutOff, n.SupplementDeadline, n.Payers = router.Span{}, 0, router.Span{}, nil
+	n.SupplementRemindAt, n.SupplementWarned = time.Time{}, false
+	n.FormSchema, n.Form, n.Supplied = "", nil, nil
+	if st.Obligation != nil {
+		o := *st.Obligation
+		utc(&o.SetAt)
+		utc(&o.PaidAt)
+		n.Obligation = &o
+	}
+	n.Apologies = nil
+	for _, a := range st.Apologies {
+		for _, t := range []*time.Time{&a.OldDueAt, &a.NewDueAt, &a.At} {
+			utc(t)
+		}
+		n.Apologies = append(n.Apologies, a)
 	}
 	n.Steps = nil
 	for _, s := range st.Steps {
@@ -181,9 +223,10 @@ func normalize(st *router.State) *router.State {
 		} else {
 			s.After = slices.Clone(s.After)
 		}
-		for _, t := range []*time.Time{&s.AssignedAt, &s.DueAt, &s.CompletedAt} {
+		for _, t := range []*time.Time{&s.AssignedAt, &s.DueAt, &s.CompletedAt, &s.OriginalDueAt} {
 			utc(t)
 		}
+		s.OutputSchema = ""
 		n.Steps = append(n.Steps, s)
 	}
 	n.Timeline = nil

@@ -88,7 +88,8 @@ func wantStats(states map[string]*router.State, v store.Viewer, now time.Time) [
 			switch {
 			case !st.ResultAt.IsZero():
 				r.Completed++
-				if st.ResultAt.After(st.DueAt) {
+				// An apology's new appointment does not make it on time.
+				if st.ResultAt.After(st.DueAt) || !st.OriginalDueAt.IsZero() {
 					r.Late++
 				} else {
 					r.OnTime++
