@@ -28,7 +28,7 @@ func (plainClock) Add(t time.Time, d time.Duration) time.Time { return t.Add(d) 
 
 // CountFrom: no cut-off in these tests.
 func (plainClock) CountFrom(t time.Time, _ time.Duration) time.Time { return t }
-func (plainClock) WorkBetween(a, b time.Time) time.Duration   { return max(0, b.Sub(a)) }
+func (plainClock) WorkBetween(a, b time.Time) time.Duration         { return max(0, b.Sub(a)) }
 
 const landProc, birthProc = "1.004227", "2.000001"
 
