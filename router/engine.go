@@ -592,14 +592,24 @@ func (e *Engine) Tick(st *State, now time.Time) (*State, []Output) {
 		}
 		s.OverdueSent = true
 		data := OverdueData{Level: "step", Step: &OverdueStep{ID: s.ID, Name: s.Name, Agency: s.Agency, DueAt: s.DueAt}, DueAt: s.DueAt}
-		c.emit(event.Overdue, s.Agency, s.ID, "", s.DueAt, data)
+		// After an apology the step can be late again: that overdue gets its
+		// own id (receivers dedupe on ids); the first keeps the old form.
+		var again []string
+		if !s.OriginalDueAt.IsZero() {
+			again = []string{s.DueAt.UTC().Format(time.RFC3339Nano)}
+		}
+		c.emit(event.Overdue, s.Agency, s.ID, "", s.DueAt, data, again...)
 		if n.Receiver != s.Agency {
-			c.emit(event.Overdue, n.Receiver, s.ID, "", s.DueAt, data)
+			c.emit(event.Overdue, n.Receiver, s.ID, "", s.DueAt, data, again...)
 		}
 	}
 	if !n.OverdueSent && now.After(n.DueAt) {
 		n.OverdueSent = true
-		c.emit(event.Overdue, n.Receiver, "", "", n.DueAt, OverdueData{Level: "dossier", DueAt: n.DueAt})
+		var again []string
+		if !n.OriginalDueAt.IsZero() {
+			again = []string{n.DueAt.UTC().Format(time.RFC3339Nano)}
+		}
+		c.emit(event.Overdue, n.Receiver, "", "", n.DueAt, OverdueData{Level: "dossier", DueAt: n.DueAt}, again...)
 	}
 	return n.tidy(), c.outs
 }

@@ -203,7 +203,8 @@ func (c *change) tickSupplement(now time.Time) {
 	}
 	if !n.SupplementWarned && !n.SupplementRemindAt.IsZero() && !now.Before(n.SupplementRemindAt) {
 		n.SupplementWarned = true
+		// One reminder per supplement request: the deadline tells them apart.
 		c.emit(event.SupplementReminder, n.Receiver, n.SupplementStep, "", n.SupplementRemindAt,
-			SupplementReminderData{Step: n.SupplementStep, SupplementDueAt: n.SupplementDueAt})
+			SupplementReminderData{Step: n.SupplementStep, SupplementDueAt: n.SupplementDueAt}, n.SupplementDueAt.Format(time.RFC3339Nano))
 	}
 }

@@ -193,8 +193,16 @@ func TestApology(t *testing.T) {
 	apply(t, e, st, sorry("THUE", "", "a2", verifyDue.Add(48*time.Hour)), lateAt, nil, problem.NotLate)
 	apply(t, e, st, sorry("VPDK", "verify", "a3", verifyDue.Add(-time.Minute)), lateAt, nil, problem.AppointmentEarlier)
 
+	st, first := e.Tick(st, lateAt) // the step's overdue, before the apology
+	if len(first) == 0 {
+		t.Fatal("no overdue for the late step")
+	}
 	newDue := st.DueAt.Add(72 * time.Hour) // later than the dossier's too
 	st = apply(t, e, st, sorry("VPDK", "verify", "a4", newDue), lateAt, []string{"dossier.apology>HCC:verify"}, "")
+	// Late again at the new appointment: a new overdue, with its own id.
+	if _, again := e.Tick(st, newDue.Add(time.Hour)); len(again) == 0 || again[0].Event.ID == first[0].Event.ID {
+		t.Fatalf("overdue after the new appointment: %q (first %s)", summary(again), first[0].Event.ID)
+	}
 	v := st.Step("verify")
 	if !v.DueAt.Equal(newDue) || !v.OriginalDueAt.Equal(verifyDue) || !st.DueAt.Equal(newDue) || st.OriginalDueAt.IsZero() ||
 		len(st.Apologies) != 1 || st.Apologies[0].OldDueAt != verifyDue || st.Timeline[len(st.Timeline)-1].Note != "Phải đo đạc lại thực địa" {
