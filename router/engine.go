@@ -14,10 +14,11 @@
 //   - Derived events are dated at the record's acceptance time (the
 //     gateway's lienthong-accepted-at header), overdue events at the due
 //     time they mark: never the wall clock, so replays are byte-identical.
-//   - While a supplement is awaited, step completions and new supplement
-//     requests are refused (dossier-paused); a rejection is allowed, since a
-//     supplement not made in time ends in refusal. Withdrawal is allowed
-//     until the result is returned.
+//   - While a supplement or a payment is awaited (the clock stands still),
+//     step completions and new supplement requests are refused
+//     (dossier-paused); a rejection is allowed, since a supplement not made
+//     in time ends in refusal, and so is an apology. Withdrawal is allowed
+//     until the result is returned, a dossier filed online included.
 //   - An agency's event is never forwarded back to its sender.
 //   - A closed dossier's state drops the submitted data and step outputs.
 //   - Tracking's "overdue" is true when the dossier or any open step is late;
