@@ -70,6 +70,10 @@ func cmdSchemas(args []string, stdout, stderr io.Writer) int {
 		for _, in := range reg.List() {
 			fmt.Fprintf(stdout, "%-30s v%d  %s\n", in.Type, in.Version, in.URN)
 		}
+		// The built-in form schemas: `schemas show forms/<name>/v<N>`.
+		for _, f := range reg.Forms() {
+			fmt.Fprintf(stdout, "%-30s v%d  %s\n", "forms/"+f.Name, f.Version, f.URN)
+		}
 		return 0
 	case "show":
 		if len(args) != 2 {

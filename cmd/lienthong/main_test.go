@@ -90,9 +90,16 @@ func TestSchemasCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "dossier.submitted") || !strings.Contains(out, "urn:lienthong:schema:message.rejected:v1") {
 		t.Fatalf("list: %d\n%s", code, out)
 	}
+	if !strings.Contains(out, "urn:lienthong:form:1.004227:v1") {
+		t.Fatalf("list lacks the built-in forms:\n%s", out)
+	}
 	code, out, _ = runCLI("schemas", "show", "dossier.submitted")
 	if code != 0 || !strings.Contains(out, `"$schema"`) {
 		t.Fatalf("show: %d\n%s", code, out)
+	}
+	code, out, _ = runCLI("schemas", "show", "forms/1.001193/v1")
+	if code != 0 || !strings.Contains(out, `"urn:lienthong:form:1.001193:v1"`) {
+		t.Fatalf("show a form: %d\n%s", code, out)
 	}
 	if code, _, _ := runCLI("schemas", "show", "nope"); code != 1 {
 		t.Fatalf("show unknown: %d", code)
