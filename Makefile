@@ -31,21 +31,27 @@ deps:
 test: deps vet build
 	$(GO) test $(TESTFLAGS) $(PKGS)
 
-# The example adapter as an integrator builds it: its own module (its go.mod
-# requires this one through a replace of this checkout, nothing else), with
-# its committed go.mod and go.sum up to date (after a dependency change
-# here, run `go mod tidy` in $(EXAMPLE) and commit both), vet, the tests
-# (the conformance kit on the embedded broker), and the adapter package
-# itself (not its tests) linking neither the broker (kfake) nor franz-go.
-EXAMPLE ?= examples/adapter-template
+# The examples as an integrator builds them, each its own module (its
+# go.mod requires this one through a replace of this checkout, nothing
+# else): the adapter (examples/adapter-template: a driver, through the
+# conformance kit on the embedded broker) and the department system
+# (examples/department-system: its test runs the real lienthong binary).
+# For each: the committed go.mod and go.sum up to date (after a dependency
+# change here, run `go mod tidy` in the example and commit both), vet, the
+# tests, and the example's package itself (not its tests) linking neither
+# the broker (kfake) nor franz-go.
+EXAMPLES ?= examples/adapter-template examples/department-system
 test-example: deps
-	cd $(EXAMPLE) && $(GO) mod tidy -diff || { echo "$(EXAMPLE): go.mod/go.sum not tidy: run go mod tidy there and commit them"; exit 1; }
-	cd $(EXAMPLE) && $(GO) vet ./... && $(GO) test $(TESTFLAGS) ./...
-	@cd $(EXAMPLE) && deps=$$($(GO) list -deps .) && \
-	  echo "$$deps" | grep -qx 'github.com/lienthong/lienthong/adapters' || { echo "$(EXAMPLE): go list -deps failed or lists no adapters"; exit 1; }; \
+	@for d in $(EXAMPLES); do \
+	  echo "== $$d"; \
+	  (cd $$d && $(GO) mod tidy -diff) || { echo "$$d: go.mod/go.sum not tidy: run go mod tidy there and commit them"; exit 1; }; \
+	  (cd $$d && $(GO) vet ./... && $(GO) test $(TESTFLAGS) ./...) || exit 1; \
+	  deps=$$(cd $$d && $(GO) list -deps .) || { echo "$$d: go list -deps failed"; exit 1; }; \
+	  echo "$$deps" | grep -qxE 'github.com/lienthong/lienthong/(adapters|client)' || { echo "$$d: go list -deps lists neither adapters nor client"; exit 1; }; \
 	  broker=$$(echo "$$deps" | grep -E '^github.com/twmb/franz-go|/third_party/kfake'); \
-	  if [ -n "$$broker" ]; then echo "$(EXAMPLE) links the broker:"; echo "$$broker"; exit 1; fi; \
-	  echo "$(EXAMPLE): the adapter links neither kfake nor franz-go"
+	  if [ -n "$$broker" ]; then echo "$$d links the broker:"; echo "$$broker"; exit 1; fi; \
+	  echo "$$d: links neither kfake nor franz-go"; \
+	done
 
 # The console's screenshots in docs/console/, made by its browser tests
 # (chromium headless; scripts/chromium.sh installs it).

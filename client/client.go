@@ -30,6 +30,7 @@ import (
 
 	"github.com/lienthong/lienthong/adapters/webhook"
 	"github.com/lienthong/lienthong/event"
+	"github.com/lienthong/lienthong/problem"
 	"github.com/lienthong/lienthong/router"
 )
 
@@ -137,6 +138,12 @@ type Problem struct {
 	Errors     []FieldError  `json:"errors,omitempty"`
 	Index      *int          `json:"index,omitempty"`
 	RetryAfter time.Duration `json:"-"`
+}
+
+// Is lets errors.Is match a refused cursor with problem.ErrBadCursor, the
+// sentinel the pull feed itself uses.
+func (p *Problem) Is(target error) bool {
+	return target == problem.ErrBadCursor && p.Type == problem.BadCursor.URN()
 }
 
 func (p *Problem) Error() string {

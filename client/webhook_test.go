@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/lienthong/lienthong/adapters/webhook"
 	"github.com/lienthong/lienthong/client"
 	"github.com/lienthong/lienthong/event"
+	"github.com/lienthong/lienthong/problem"
 )
 
 var secret = "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123"))
@@ -125,5 +127,15 @@ func TestBackoff(t *testing.T) {
 		if d := webhook.Backoff(time.Second, 30*time.Second, attempt, nil); d < time.Second || d > 30*time.Second {
 			t.Fatalf("attempt %d: %v out of bounds", attempt, d)
 		}
+	}
+}
+
+func TestProblemIsBadCursor(t *testing.T) {
+	p := &client.Problem{Type: problem.BadCursor.URN(), Status: 400}
+	if !errors.Is(fmt.Errorf("consume: %w", p), problem.ErrBadCursor) {
+		t.Fatal("a bad-cursor problem does not match problem.ErrBadCursor")
+	}
+	if errors.Is(&client.Problem{Type: problem.InvalidData.URN()}, problem.ErrBadCursor) {
+		t.Fatal("another problem matches problem.ErrBadCursor")
 	}
 }

@@ -7,6 +7,7 @@ package problem
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 )
@@ -133,6 +134,12 @@ func Catalog() map[Type]string {
 	}
 	return out
 }
+
+// ErrBadCursor is the error of a paging cursor that is corrupt or was not
+// made for the list it is used on (a pull inbox, the dossier list): the
+// pull feed and the tracking store return it, and the HTTP API answers it
+// with 400 BadCursor.
+var ErrBadCursor = errors.New("bad cursor")
 
 // FieldError locates one problem inside the submitted document.
 type FieldError struct {

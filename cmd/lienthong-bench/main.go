@@ -101,7 +101,7 @@ func (r result) pct(p float64) time.Duration {
 // startApp starts lienthong in-process, quiet, and waits until it is ready;
 // it returns the app and its base URL.
 func startApp(cfg *config.Config, roles []string) (*app.App, string, error) {
-	a, err := app.Start(context.Background(), cfg, app.Options{Roles: roles, Log: slog.New(slog.DiscardHandler)})
+	a, err := app.Start(context.Background(), cfg, app.Options{Roles: roles, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, "", err
 	}

@@ -17,7 +17,7 @@ import (
 
 func init() {
 	register("send", "FILE...: post CloudEvent files to /v1/events", cmdSend)
-	register("track", "CODE: show a dossier's status, steps and timeline", cmdTrack)
+	register("track", "[--csv] CODE: print a dossier's process-control slip (or export it as CSV)", cmdTrack)
 	register("dlq", "list [--agency CODE] | replay ID|--all --agency CODE: dead letters (admin)", cmdDLQ)
 }
 
@@ -95,8 +95,15 @@ func cmdTrack(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("track", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	base, tokenEnv := apiFlags(fs)
+	asCSV := fs.Bool("csv", false, "export the slip as CSV")
+	tz := tzFlag(fs)
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: lienthong track [--url URL] CODE   (token in $LIENTHONG_TOKEN)")
+		fmt.Fprintln(stderr, "usage: lienthong track [--url URL] [--csv] [--tz ZONE] CODE   (token in $LIENTHONG_TOKEN)")
+		return 2
+	}
+	loc, err := time.LoadLocation(*tz)
+	if err != nil {
+		fmt.Fprintf(stderr, "lienthong track: --tz %s: %v\n", *tz, err)
 		return 2
 	}
 	st, out, err := call(http.MethodGet, *base, *tokenEnv, "/v1/dossiers/"+url.PathEscape(fs.Arg(0)), "", nil)
@@ -109,47 +116,22 @@ func cmdTrack(args []string, stdout, stderr io.Writer) int {
 		pretty(stderr, out)
 		return 1
 	}
-	printSlip(stdout, out)
+	write := writeSlipText
+	if *asCSV {
+		write = writeSlipCSV
+	}
+	if err := write(stdout, out, loc); err != nil {
+		fmt.Fprintln(stderr, "lienthong track:", err)
+		return 1
+	}
 	return 0
 }
 
-// printSlip prints the process-control slip of a dossier.
-func printSlip(w io.Writer, raw []byte) {
-	var d struct {
-		Code, Procedure, Receiver, Status string
-		PortalStatus                      int    `json:"portal_status"`
-		Overdue                           bool   `json:"overdue"`
-		ReceivedAt                        string `json:"received_at"`
-		DueAt                             string `json:"due_at"`
-		Steps                             []struct {
-			ID, Name, Agency, Status string
-			AssignedAt               string `json:"assigned_at"`
-			DueAt                    string `json:"due_at"`
-			CompletedAt              string `json:"completed_at"`
-			Overdue                  bool   `json:"overdue"`
-		}
-		Timeline []struct {
-			ID, Type, Source, Time string
-		}
-	}
-	if err := json.Unmarshal(raw, &d); err != nil {
-		pretty(w, raw)
-		return
-	}
-	late := ""
-	if d.Overdue {
-		late = " OVERDUE"
-	}
-	fmt.Fprintf(w, "dossier %s  procedure %s  receiver %s\n", d.Code, d.Procedure, d.Receiver)
-	fmt.Fprintf(w, "status  %s (portal %d)%s\nreceived %s  due %s\n\n", d.Status, d.PortalStatus, late, d.ReceivedAt, d.DueAt)
-	fmt.Fprintf(w, "%-12s %-8s %-11s %-25s %-25s %-25s %s\n", "step", "agency", "status", "assigned", "due", "completed", "late")
-	for _, s := range d.Steps {
-		fmt.Fprintf(w, "%-12s %-8s %-11s %-25s %-25s %-25s %v\n", s.ID, s.Agency, s.Status, s.AssignedAt, s.DueAt, s.CompletedAt, s.Overdue)
-	}
-	fmt.Fprintln(w, "\ntimeline:")
-	for _, e := range d.Timeline {
-		fmt.Fprintf(w, "  %s  %-30s %s\n", e.Time, e.Type, e.Source)
-	}
+// tzFlag is the time zone the slip and the report print times in: the
+// calendar's (the example config's Asia/Ho_Chi_Minh unless LIENTHONG_TZ
+// says otherwise); the API gives instants, not the calendar.
+func tzFlag(fs *flag.FlagSet) *string {
+	return fs.String("tz", envOr("LIENTHONG_TZ", "Asia/Ho_Chi_Minh"), "the calendar's time zone, for times (env LIENTHONG_TZ)")
 }
 
 func cmdDLQ(args []string, stdout, stderr io.Writer) int {

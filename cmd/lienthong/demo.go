@@ -46,7 +46,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	d, err := demo.Start(ctx, demo.Options{Listen: *listen, DataDir: dir, Rate: *rate, Duration: *duration,
-		SupplementP: *supp, ReturnResult: *ret, Out: stdout, Log: log})
+		SupplementP: *supp, ReturnResult: *ret, Out: stdout, Logger: log})
 	if err != nil {
 		fmt.Fprintln(stderr, "lienthong demo:", err)
 		return 1

@@ -62,7 +62,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	logConfigWarnings(log, cfg, time.Now())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	a, err := app.Start(ctx, cfg, app.Options{Roles: rs, Log: log})
+	a, err := app.Start(ctx, cfg, app.Options{Roles: rs, Logger: log})
 	if err != nil {
 		fmt.Fprintln(stderr, "lienthong serve:", err)
 		return 1

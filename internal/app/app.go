@@ -72,7 +72,7 @@ type App struct {
 	Bus      *kafkabus.Bus
 	Embedded *embedded.Broker // nil with an external cluster
 	Schemas  *schemas.Registry
-	Log      *slog.Logger
+	Logger   *slog.Logger
 	Registry *prometheus.Registry
 	// Tracing is the tracer provider of every role: OTLP when the config's
 	// tracing section (or OTEL_EXPORTER_OTLP_ENDPOINT) says so, else off.
@@ -106,8 +106,8 @@ type check struct {
 
 // Options for Start.
 type Options struct {
-	Roles []string
-	Log   *slog.Logger
+	Roles  []string
+	Logger *slog.Logger
 	// Listener overrides cfg.Listen (tests pass a listener on port 0).
 	Listener net.Listener
 }
@@ -115,8 +115,8 @@ type Options struct {
 // Start opens the bus, creates topics and starts every role's workers and
 // the HTTP server. It returns once the server listens; readiness follows.
 func Start(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
-	if o.Log == nil {
-		o.Log = slog.Default()
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	if len(o.Roles) == 0 {
 		o.Roles = AllRoles
@@ -126,7 +126,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if reg == nil {
 		return nil, fmt.Errorf("load schemas: the config was not validated")
 	}
-	a := &App{Config: cfg, Schemas: reg, Log: o.Log, roles: map[string]bool{}, errc: make(chan error, 16)}
+	a := &App{Config: cfg, Schemas: reg, Logger: o.Logger, roles: map[string]bool{}, errc: make(chan error, 16)}
 	for _, r := range o.Roles {
 		a.roles[r] = true
 	}
@@ -137,14 +137,14 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		a.closeBus()
 		return nil, err
 	}
-	tracing, err := telemetry.New(ctx, cfg.Tracing, o.Log)
+	tracing, err := telemetry.New(ctx, cfg.Tracing, o.Logger)
 	if err != nil {
 		a.closeBus()
 		return nil, err
 	}
 	a.Tracing = tracing
 	if a.Tracing.Exporting() {
-		o.Log.Info("tracing: exporting spans over OTLP/HTTP", "endpoint", cfg.Tracing.OTLPEndpoint)
+		o.Logger.Info("tracing: exporting spans over OTLP/HTTP", "endpoint", cfg.Tracing.OTLPEndpoint)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
@@ -244,7 +244,7 @@ func (a *App) openBus(ctx context.Context) error {
 		}
 		a.Embedded = e
 		brokers = []string{e.Addr()}
-		a.Log.Info("embedded Kafka broker started", "addr", e.Addr(), "data_dir", filepath.Join(a.Config.DataDir, "kafka"))
+		a.Logger.Info("embedded Kafka broker started", "addr", e.Addr(), "data_dir", filepath.Join(a.Config.DataDir, "kafka"))
 	}
 	opts, err := BusOptions(k)
 	if err != nil {
@@ -322,7 +322,7 @@ func (a *App) startGateway(ctx context.Context) {
 	a.index = gateway.NewIndex()
 	window := a.Config.Gateway.DuplicateWindow.Duration
 	a.index.SetWindow(window)
-	a.tail = a.Bus.NewTail(a.Bus.Topic(kafkabus.TopicEvents), a.index.Observe).WithLogger(a.Log).Window(window, nil)
+	a.tail = a.Bus.NewTail(a.Bus.Topic(kafkabus.TopicEvents), a.index.Observe).WithLogger(a.Logger).Window(window, nil)
 	a.Go("idempotency index", a.tail.Run, ctx)
 	a.Go("idempotency index pruning", func(ctx context.Context) error {
 		t := time.NewTicker(time.Minute)
@@ -360,7 +360,7 @@ func (a *App) startGateway(ctx context.Context) {
 		MaxBodyBytes:     a.Config.HTTP.MaxBodyBytes,
 		MaxClockSkew:     a.Config.Gateway.MaxClockSkew.Duration,
 		Metrics:          gateway.NewMetrics(a.Registry),
-		Log:              a.Log,
+		Logger:           a.Logger,
 		Tracer:           a.Tracing.Tracer(),
 	})
 	a.api.Handle("/v1/events", telemetry.Serve(a.Tracing.Tracer(), "/v1/events", gw))
@@ -413,7 +413,7 @@ func (a *App) serveHTTP(ln net.Listener) error {
 		WriteTimeout:      h.WriteTimeout.Duration,
 		IdleTimeout:       h.IdleTimeout.Duration,
 		MaxHeaderBytes:    h.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
 	}
 	if h.TLS.CertFile != "" {
 		tc, err := serverTLS(h.TLS)
@@ -478,14 +478,14 @@ func (a *App) Stop(ctx context.Context) {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		a.Log.Warn("shutdown deadline passed with workers still running")
+		a.Logger.Warn("shutdown deadline passed with workers still running")
 	}
 	if a.store != nil {
 		a.store.close() // after the projector and the router stopped using it
 	}
 	if a.Tracing != nil {
 		if err := a.Tracing.Shutdown(ctx); err != nil {
-			a.Log.Warn("tracing: spans not flushed on stop", "err", err)
+			a.Logger.Warn("tracing: spans not flushed on stop", "err", err)
 		}
 	}
 	a.closeBus()

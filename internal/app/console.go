@@ -31,7 +31,7 @@ func (a *App) mountConsole(ctx context.Context) {
 		},
 		Lag:     a.consumerLag,
 		Metrics: a.Registry,
-		Log:     a.Log,
+		Logger:  a.Logger,
 	})
 	a.mux.Handle(console.Prefix, c)
 	a.Go("console", c.Run, ctx)

@@ -12,7 +12,7 @@ import (
 func (a *App) mountContract() {
 	h, err := contract.OpenAPIHandler(a.Schemas)
 	if err != nil {
-		a.Log.Error("openapi: the document could not be generated; "+contract.OpenAPIPath+" answers 500", "err", err)
+		a.Logger.Error("openapi: the document could not be generated; "+contract.OpenAPIPath+" answers 500", "err", err)
 	}
 	a.mux.Handle(contract.OpenAPIPath, h)
 }

@@ -19,7 +19,7 @@ func (a *App) startRoles(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	svc, err := delivery.New(a.Config, a.Bus, delivery.Options{Metrics: prom, Logger: a.Log, Tracer: a.Tracing.Tracer()})
+	svc, err := delivery.New(a.Config, a.Bus, delivery.Options{Metrics: prom, Logger: a.Logger, Tracer: a.Tracing.Tracer()})
 	if err != nil {
 		return err
 	}
@@ -32,10 +32,11 @@ func (a *App) startRoles(ctx context.Context) error {
 	a.api.Handle("/v1/dossiers", h)
 	a.api.Handle("/v1/dossiers/", h)
 	a.api.Handle("/v1/stats", h)
+	a.api.Handle("/v1/reports/handling", h)
 	if a.roles[RoleRouter] {
 		r := routing.NewRunner(a.Bus, router.NewEngine(routing.FromConfig(a.Config)), routing.RunnerConfig{
 			Agencies: routing.AgencyCodes(a.Config),
-			Logger:   a.Log,
+			Logger:   a.Logger,
 			Archive:  archive{a.store},
 			Tracer:   a.Tracing.Tracer(),
 		})

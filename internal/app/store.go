@@ -85,7 +85,7 @@ func (a *App) startStore(ctx context.Context) error {
 				if errors.As(err, &changed) {
 					_ = st.Close()
 					a.store.set(nil, err)
-					a.Log.Error("refusing to run: a form schema version changed", "err", err)
+					a.Logger.Error("refusing to run: a form schema version changed", "err", err)
 					return err // fatal: a published version never changes
 				}
 				if err != nil {
@@ -94,7 +94,7 @@ func (a *App) startStore(ctx context.Context) error {
 			}
 			if err == nil {
 				a.store.set(st, nil)
-				a.Log.Info("tracking store open", "database", st.Dialect(), "path", storePath(cfg))
+				a.Logger.Info("tracking store open", "database", st.Dialect(), "path", storePath(cfg))
 				return a.runProjector(ctx, st)
 			}
 			var tooNew *store.TooNewError
@@ -104,7 +104,7 @@ func (a *App) startStore(ctx context.Context) error {
 			}
 			a.store.set(nil, fmt.Errorf("unreachable (attempt %d): %w", attempt, err))
 			if attempt == 1 || attempt%10 == 0 {
-				a.Log.Warn("tracking store unreachable; retrying", "attempt", attempt, "err", err)
+				a.Logger.Warn("tracking store unreachable; retrying", "attempt", attempt, "err", err)
 			}
 			select {
 			case <-ctx.Done():
@@ -150,7 +150,7 @@ func (a *App) registerProjectorMetrics() error {
 }
 
 func (a *App) runProjector(ctx context.Context, st *store.Store) error {
-	p := tracking.NewProjector(a.Bus, st, tracking.ProjectorConfig{Logger: a.Log})
+	p := tracking.NewProjector(a.Bus, st, tracking.ProjectorConfig{Logger: a.Logger})
 	a.projector.Store(p)
 	return p.Run(ctx)
 }

@@ -66,7 +66,7 @@ type Options struct {
 	// SessionMax bounds it from sign-in (default 12h).
 	SessionTTL, SessionMax time.Duration
 	Now                    func() time.Time
-	Log                    *slog.Logger
+	Logger                 *slog.Logger
 }
 
 // LagRow is the consumer lag of one consumer group.
@@ -92,8 +92,8 @@ func New(o Options) *Console {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Log == nil {
-		o.Log = slog.Default()
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = 30 * time.Minute
@@ -158,7 +158,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			c.o.Log.Error("console: panic", "path", r.URL.Path, "panic", v)
+			c.o.Logger.Error("console: panic", "path", r.URL.Path, "panic", v)
 			c.fail(w, r, nil, http.StatusInternalServerError, "err.internal", "")
 		}
 	}()
@@ -451,7 +451,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, name string, st
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
-		c.o.Log.Error("console: render", "page", name, "err", err)
+		c.o.Logger.Error("console: render", "page", name, "err", err)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = io.WriteString(w, "console: the page could not be drawn\n")

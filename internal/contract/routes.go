@@ -9,6 +9,7 @@ import (
 	"github.com/lienthong/lienthong/internal/gateway"
 	"github.com/lienthong/lienthong/internal/pullfeed"
 	"github.com/lienthong/lienthong/internal/store"
+	"github.com/lienthong/lienthong/internal/tracking"
 	"github.com/lienthong/lienthong/problem"
 	"github.com/lienthong/lienthong/router"
 )
@@ -72,6 +73,7 @@ var goTypes = map[string]reflect.Type{
 	"DossierView":    reflect.TypeFor[router.DossierView](),
 	"DossierSummary": reflect.TypeFor[router.Summary](),
 	"StatRow":        reflect.TypeFor[router.StatRow](),
+	"HandlingReport": reflect.TypeFor[tracking.HandlingReport](),
 	"DeadLetter":     reflect.TypeFor[delivery.Item](),
 	"InboxPage":      reflect.TypeFor[pull.Page](),
 }
@@ -175,6 +177,25 @@ func routes() []route {
 			params:      []param{{name: "received_from", in: "query", schema: timeParam}, {name: "received_to", in: "query", schema: timeParam}},
 			ok:          []reply{{status: 200, description: "The rows.", content: jsonBody(items("StatRow", "rows"))}},
 			problems:    map[int][]problem.Type{400: {problem.BadRequest}, 500: {problem.Unavailable}, 503: {problem.Unavailable}},
+		},
+		{
+			method: http.MethodGet, path: "/v1/reports/handling", mux: "GET /v1/reports/handling", id: "getHandlingReport", tag: "tracking",
+			summary: "The handling report of a period",
+			description: "Per procedure and agency (role receiver: the dossiers it received; role step: the steps it was assigned): received, new and carried over; " +
+				"done early, on time or late; in progress at the end, on time or late; supplements requested; refused; withdrawn; cancelled. " +
+				"The admin sees every row, an agency its own (another agency's filter: no rows). JSON, or CSV (a header row, UTF-8) with format=csv or Accept: text/csv.",
+			params: []param{
+				{name: "from", in: "query", required: true, description: "The first day (YYYY-MM-DD) in the calendar's time zone.", schema: map[string]any{"type": "string", "format": "date"}},
+				{name: "to", in: "query", required: true, description: "The last day, included; the period is 366 days at most.", schema: map[string]any{"type": "string", "format": "date"}},
+				{name: "agency", in: "query", description: "Only this agency's rows.", schema: agencyPat},
+				{name: "procedure", in: "query", description: "Only this procedure's rows.", schema: map[string]any{"type": "string", "maxLength": 64}},
+				{name: "format", in: "query", description: "json (the default) or csv; without it, the Accept header chooses.", schema: map[string]any{"type": "string", "enum": []any{"json", "csv"}}},
+			},
+			ok: []reply{{status: 200, description: "The report.", content: map[string]any{
+				"application/json": schemaRef("HandlingReport"),
+				"text/csv":         map[string]any{"type": "string", "description": "A header row (the JSON rows' field names), then one row per procedure, agency and role."},
+			}}},
+			problems: map[int][]problem.Type{400: {problem.BadRequest}, 500: {problem.Unavailable}, 503: {problem.Unavailable}},
 		},
 		{
 			method: http.MethodGet, path: "/v1/agencies/{code}/inbox", mux: pullfeed.Pattern, id: "readInbox", tag: "delivery",

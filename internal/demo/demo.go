@@ -41,7 +41,7 @@ type Options struct {
 	SupplementP  float64       // probability that a verify step asks for a supplement
 	ReportEvery  time.Duration
 	Out          io.Writer
-	Log          *slog.Logger
+	Logger       *slog.Logger
 	ReturnResult bool // the desk hands the result to the citizen (status returned)
 	// AnyPorts puts lienthong, its broker and the simulated agencies on free
 	// loopback ports instead of the example's fixed ones (tests).
@@ -95,8 +95,8 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	cfg, err := config.ExampleConfig()
 	if err != nil {
@@ -134,7 +134,7 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 			return nil, err
 		}
 	}
-	a, err := app.Start(ctx, cfg, app.Options{Log: o.Log})
+	a, err := app.Start(ctx, cfg, app.Options{Logger: o.Logger})
 	if err != nil {
 		d.stopServers()
 		return nil, err
@@ -273,7 +273,7 @@ func (d *Demo) send(agency, typ, subject, id string, data any) bool {
 				return true
 			}
 			if resp.StatusCode < 500 && resp.StatusCode != 429 {
-				d.opts.Log.Warn("demo event refused", "agency", agency, "type", typ, "status", resp.StatusCode)
+				d.opts.Logger.Warn("demo event refused", "agency", agency, "type", typ, "status", resp.StatusCode)
 				return false
 			}
 		}

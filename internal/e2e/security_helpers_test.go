@@ -47,7 +47,7 @@ func startWith(t testing.TB, extra string, edit func(string) string, client *htt
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	a, err := app.Start(ctx, cfg, app.Options{Roles: roles, Listener: ln, Log: log})
+	a, err := app.Start(ctx, cfg, app.Options{Roles: roles, Listener: ln, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,7 @@ type Options struct {
 	MaxClockSkew time.Duration // how far in the future a time may lie; default schemas.DefaultClockSkew
 	WriteTimeout time.Duration
 	Metrics      *Metrics
-	Log          *slog.Logger
+	Logger       *slog.Logger
 	Now          func() time.Time
 	// Tracer makes the spans validate and write (the Kafka write, whose
 	// trace context goes in each record's traceparent header). Their parent
@@ -93,8 +93,8 @@ func New(o Options) *Gateway {
 	if o.MaxClockSkew <= 0 {
 		o.MaxClockSkew = schemas.DefaultClockSkew
 	}
-	if o.Log == nil {
-		o.Log = slog.Default()
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
@@ -582,7 +582,7 @@ func (g *Gateway) accept(ctx context.Context, evs []checked) ([]Receipt, int, *p
 	cancel()
 	if err != nil {
 		release(false)
-		g.o.Log.Error("kafka write failed", "events", len(msgs), "err", err)
+		g.o.Logger.Error("kafka write failed", "events", len(msgs), "err", err)
 		return nil, 0, problem.New(http.StatusServiceUnavailable, problem.KafkaUnavailable, "Kafka did not acknowledge the write; nothing was accepted, retry later")
 	}
 	release(true)
@@ -617,7 +617,7 @@ func (g *Gateway) pastCodes(ctx context.Context, evs []checked) *problem.Details
 	past, err := g.o.PastCodes(lctx, codes)
 	cancel()
 	if err != nil {
-		g.o.Log.Warn("gateway: the tracking store did not answer whether dossier codes are new; the router will check", "err", err)
+		g.o.Logger.Warn("gateway: the tracking store did not answer whether dossier codes are new; the router will check", "err", err)
 		return nil
 	}
 	for i, c := range evs {

@@ -5,13 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"sort"
-)
 
-// ErrBadCursor is returned for a cursor that is corrupt, of an unknown
-// version, or made for another agency's inbox.
-var ErrBadCursor = errors.New("bad cursor")
+	"github.com/lienthong/lienthong/problem"
+)
 
 const (
 	cursorVersion = 1
@@ -51,33 +48,33 @@ func decodeCursor(key []byte, topic, s string) (map[int]int64, error) {
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(raw) < 1+tagLen {
-		return nil, ErrBadCursor
+		return nil, problem.ErrBadCursor
 	}
 	body, t := raw[:len(raw)-tagLen], raw[len(raw)-tagLen:]
 	if !hmac.Equal(t, tag(key, topic, body)) || body[0] != cursorVersion {
-		return nil, ErrBadCursor
+		return nil, problem.ErrBadCursor
 	}
 	rest := body[1:]
 	n, k := binary.Uvarint(rest)
 	if k <= 0 || n > 1<<16 {
-		return nil, ErrBadCursor
+		return nil, problem.ErrBadCursor
 	}
 	rest = rest[k:]
 	for i := uint64(0); i < n; i++ {
 		p, k1 := binary.Uvarint(rest)
 		if k1 <= 0 {
-			return nil, ErrBadCursor
+			return nil, problem.ErrBadCursor
 		}
 		rest = rest[k1:]
 		o, k2 := binary.Uvarint(rest)
 		if k2 <= 0 || p > 1<<20 || o > 1<<62 {
-			return nil, ErrBadCursor
+			return nil, problem.ErrBadCursor
 		}
 		rest = rest[k2:]
 		offs[int(p)] = int64(o)
 	}
 	if len(rest) != 0 {
-		return nil, ErrBadCursor
+		return nil, problem.ErrBadCursor
 	}
 	return offs, nil
 }

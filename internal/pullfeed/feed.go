@@ -119,7 +119,7 @@ func (f *Feed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	page, err := f.Read(r.Context(), code, q.Get("after"), limit, wait)
 	switch {
-	case errors.Is(err, ErrBadCursor):
+	case errors.Is(err, problem.ErrBadCursor):
 		problem.Send(w, http.StatusBadRequest, problem.BadCursor, "the cursor is corrupt or not one of this inbox")
 		return
 	case err != nil && r.Context().Err() != nil:

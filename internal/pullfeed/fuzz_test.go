@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"testing"
+
+	"github.com/lienthong/lienthong/problem"
 )
 
 // The cursor parser never panics and refuses anything it did not make. The
@@ -20,8 +22,8 @@ func FuzzCursor(f *testing.F) {
 		for _, s := range []string{signed, raw} {
 			offs, err := decodeCursor(defaultCursorKey, topic, s)
 			if err != nil {
-				if !errors.Is(err, ErrBadCursor) {
-					t.Fatalf("error %v is not ErrBadCursor", err)
+				if !errors.Is(err, problem.ErrBadCursor) {
+					t.Fatalf("error %v is not problem.ErrBadCursor", err)
 				}
 				continue
 			}

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/lienthong/lienthong/problem"
 	"github.com/lienthong/lienthong/router"
 )
 
@@ -204,11 +205,11 @@ func encodeCursor(at int64, code string) string {
 func decodeCursor(c string) (int64, string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil || len(b) < 1+8+4 || b[0] != 'k' {
-		return 0, "", ErrBadCursor
+		return 0, "", problem.ErrBadCursor
 	}
 	body, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
 	if crc32.Checksum(body, castagnoli) != sum || !utf8.Valid(body[9:]) {
-		return 0, "", ErrBadCursor
+		return 0, "", problem.ErrBadCursor
 	}
 	return int64(binary.BigEndian.Uint64(body[1:9])), string(body[9:]), nil
 }

@@ -44,9 +44,6 @@ type Config struct {
 // ErrNotFound is returned by Get for a dossier the store does not hold.
 var ErrNotFound = errors.New("store: dossier not found")
 
-// ErrBadCursor is returned by List for a cursor it did not make.
-var ErrBadCursor = errors.New("bad cursor")
-
 // Store is the tracking store. It is safe for concurrent use.
 type Store struct {
 	cfg     Config

@@ -25,6 +25,7 @@ type Source func() (*store.Store, error)
 //	GET /v1/dossiers/{code}   the process-control slip of one dossier
 //	GET /v1/dossiers          a page of the dossiers the caller may see
 //	GET /v1/stats             per procedure and agency counts
+//	GET /v1/reports/handling  the handling report of a period (report.go)
 //
 // The caller comes from auth.FromContext. A dossier the caller may not see
 // answers 404, exactly like one that does not exist, so that agencies cannot
@@ -41,6 +42,7 @@ func Handler(src Source, o Options) http.Handler {
 	mux.HandleFunc("GET /v1/dossiers/{code}", h.getDossier)
 	mux.HandleFunc("GET /v1/dossiers", h.listDossiers)
 	mux.HandleFunc("GET /v1/stats", h.getStats)
+	mux.HandleFunc("GET /v1/reports/handling", h.getHandlingReport)
 	return mux
 }
 
@@ -183,7 +185,7 @@ func (h *handler) listDossiers(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	items, next, err := st.List(ctx, sq)
 	switch {
-	case errors.Is(err, store.ErrBadCursor):
+	case errors.Is(err, problem.ErrBadCursor):
 		problem.Send(w, http.StatusBadRequest, problem.BadCursor, "cursor was not made by this API")
 		return
 	case err != nil:

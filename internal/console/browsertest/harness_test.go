@@ -173,7 +173,7 @@ func startServer(t testing.TB) *server {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	a, err := app.Start(ctx, cfg, app.Options{Listener: ln, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	a, err := app.Start(ctx, cfg, app.Options{Listener: ln, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

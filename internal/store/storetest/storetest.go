@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/internal/store"
+	"github.com/lienthong/lienthong/problem"
 	"github.com/lienthong/lienthong/router"
 )
 
@@ -39,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"BadCursor", testBadCursor},
 		{"Overdue", testOverdue},
 		{"Stats", testStats},
+		{"Report", testReport},
 		{"ConcurrentApply", testConcurrentApply},
 		{"Migrations", testMigrations},
 		{"TooNew", testTooNew},
@@ -579,7 +581,7 @@ func testBadCursor(t *testing.T, s *store.Store) {
 	}
 	for _, c := range bad {
 		q.Cursor = c
-		if _, _, err := s.List(context.Background(), q); !errors.Is(err, store.ErrBadCursor) {
+		if _, _, err := s.List(context.Background(), q); !errors.Is(err, problem.ErrBadCursor) {
 			t.Fatalf("cursor %q: %v, want ErrBadCursor", c, err)
 		}
 	}
