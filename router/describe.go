@@ -18,13 +18,25 @@ type DossierView struct {
 	// The workflow (DESIGN.md section 4): how it was filed, the first due
 	// time when an apology moved it, the apologies, an awaited supplement's
 	// deadline, the financial obligation.
-	Channel         string      `json:"channel,omitempty"`
+	Channel string `json:"channel,omitempty"`
+	// Applicant is named while the dossier is open only (personal data).
+	Applicant *ApplicantView `json:"applicant,omitempty"`
+	// ProcedureName and TimeZone are the config's: the procedure's name and
+	// the calendar's zone, in which the slip shows times (the tracking API
+	// fills them).
+	ProcedureName   string      `json:"procedure_name,omitempty"`
+	TimeZone        string      `json:"time_zone,omitempty"`
 	OriginalDueAt   *time.Time  `json:"original_due_at,omitempty"`
 	Apologies       []Apology   `json:"apologies,omitempty"`
 	SupplementDueAt *time.Time  `json:"supplement_due_at,omitempty"`
 	Obligation      *Obligation `json:"obligation,omitempty"`
 	Steps           []StepView  `json:"steps"`
 	Timeline        []Entry     `json:"timeline"`
+}
+
+// ApplicantView names the applicant on the slip.
+type ApplicantView struct {
+	FullName string `json:"full_name"`
 }
 
 // StepView is one row of the process-control slip: who held the dossier,
@@ -59,6 +71,9 @@ func Describe(st *State, now time.Time) DossierView {
 		Steps: make([]StepView, len(st.Steps)), Timeline: st.Timeline,
 		Channel: st.Channel, OriginalDueAt: tp(st.OriginalDueAt), Apologies: st.Apologies,
 		SupplementDueAt: tp(st.SupplementDueAt), Obligation: st.Obligation,
+	}
+	if name := st.Applicant(); name != "" {
+		d.Applicant = &ApplicantView{FullName: name}
 	}
 	if d.Timeline == nil {
 		d.Timeline = []Entry{}

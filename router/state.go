@@ -108,6 +108,10 @@ type State struct {
 	// dossier.assigned. It holds personal data, so it is dropped when the
 	// dossier closes: nothing needs it any more.
 	Dossier json.RawMessage `json:"dossier,omitempty"`
+	// ApplicantName is the applicant's name as the tracking store keeps it
+	// while the dossier is open (the state topic has it in Dossier); see
+	// Applicant.
+	ApplicantName string `json:"-"`
 	// FormSchema is the form schema of the dossier's form ("" when the
 	// procedure has none); Form is the current form once a supplement
 	// patched it (nil: the submitted one, in Dossier); Supplied are the
@@ -297,4 +301,25 @@ func (st *StepState) OverdueAt(now time.Time, paused bool) bool {
 		return !st.OnTime
 	}
 	return false
+}
+
+// Applicant returns the applicant's full name while the dossier is open,
+// "" once it closed: the slip names the applicant only then.
+func (s *State) Applicant() string {
+	if Closed(s.Status) {
+		return ""
+	}
+	if s.ApplicantName != "" {
+		return s.ApplicantName
+	}
+	if len(s.Dossier) == 0 {
+		return ""
+	}
+	var d struct {
+		Applicant struct {
+			FullName string `json:"full_name"`
+		} `json:"applicant"`
+	}
+	_ = json.Unmarshal(s.Dossier, &d)
+	return d.Applicant.FullName
 }

@@ -96,15 +96,16 @@ func cmdTrack(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	base, tokenEnv := apiFlags(fs)
 	asCSV := fs.Bool("csv", false, "export the slip as CSV")
-	tz := tzFlag(fs)
+	tz := fs.String("tz", os.Getenv("LIENTHONG_TZ"), "time zone of the times shown (default: the calendar's, as the bus states it; env LIENTHONG_TZ)")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "usage: lienthong track [--url URL] [--csv] [--tz ZONE] CODE   (token in $LIENTHONG_TOKEN)")
 		return 2
 	}
-	loc, err := time.LoadLocation(*tz)
-	if err != nil {
-		fmt.Fprintf(stderr, "lienthong track: --tz %s: %v\n", *tz, err)
-		return 2
+	if *tz != "" {
+		if _, err := time.LoadLocation(*tz); err != nil {
+			fmt.Fprintf(stderr, "lienthong track: --tz %s: %v\n", *tz, err)
+			return 2
+		}
 	}
 	st, out, err := call(http.MethodGet, *base, *tokenEnv, "/v1/dossiers/"+url.PathEscape(fs.Arg(0)), "", nil)
 	if err != nil {
@@ -114,6 +115,23 @@ func cmdTrack(args []string, stdout, stderr io.Writer) int {
 	if st != http.StatusOK {
 		fmt.Fprintf(stderr, "lienthong track: %d\n", st)
 		pretty(stderr, out)
+		return 1
+	}
+	// Without --tz, the calendar's zone as the bus states it.
+	zone := *tz
+	if zone == "" {
+		var v struct {
+			TimeZone string `json:"time_zone"`
+		}
+		_ = json.Unmarshal(out, &v)
+		zone = v.TimeZone
+	}
+	if zone == "" { // a bus older than the time_zone field
+		zone = "Asia/Ho_Chi_Minh"
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		fmt.Fprintf(stderr, "lienthong track: time zone %s: %v\n", zone, err)
 		return 1
 	}
 	write := writeSlipText

@@ -28,7 +28,12 @@ func (a *App) startRoles(ctx context.Context) error {
 		a.Go("delivery", svc.Run, ctx)
 	}
 	// Tracking answers wherever the HTTP API runs, from the store.
-	h := tracking.Handler(a.store.get, tracking.Options{Location: a.Config.Cal().Location()})
+	h := tracking.Handler(a.store.get, tracking.Options{Location: a.Config.Cal().Location(), ProcedureName: func(code string) string {
+		if p, ok := a.Config.Procedure(code); ok {
+			return p.Name
+		}
+		return ""
+	}})
 	a.api.Handle("/v1/dossiers", h)
 	a.api.Handle("/v1/dossiers/", h)
 	a.api.Handle("/v1/stats", h)

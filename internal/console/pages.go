@@ -288,6 +288,13 @@ type dossierData struct {
 
 type document struct{ Name, URL string }
 
+// beforeDueDay reports whether done falls on a calendar day before the due
+// time's day, in the calendar's zone.
+func beforeDueDay(done, due time.Time, loc *time.Location) bool {
+	y, m, d := due.In(loc).Date()
+	return done.Before(time.Date(y, m, d, 0, 0, 0, 0, loc))
+}
+
 // withReason appends a reason to a note, when there is one.
 func withReason(r string) string {
 	if r == "" {
@@ -383,7 +390,9 @@ func (c *Console) dossier(w http.ResponseWriter, r *http.Request) {
 			sr.Result = "late"
 			if s.OnTime != nil && *s.OnTime && s.OriginalDueAt == nil {
 				sr.Result = "ontime"
-				if s.DueAt != nil && c.o.Config.Cal().WorkBetween(*s.CompletedAt, *s.DueAt) >= c.o.Config.Cal().DayLength() {
+				// Early: done before the due day, the rule of the handling
+				// report and of `lienthong track` (DESIGN.md section 6).
+				if s.DueAt != nil && beforeDueDay(*s.CompletedAt, *s.DueAt, c.o.Config.Cal().Location()) {
 					sr.Result = "early"
 				}
 			}

@@ -138,9 +138,9 @@ var (
 
 	bDossiers = bulk{`INSERT INTO dossiers AS d (code, procedure, receiver, status, received_at, accepted_at, due_at,
 	result_at, closed_at, paused_at, supplement_step, supplement_by, overdue_sent, n_steps, n_timeline,
-	ev_offset, st_offset, updated_at, channel, original_due_at, supplement_due_at, workflow)`,
+	ev_offset, st_offset, updated_at, channel, original_due_at, supplement_due_at, workflow, applicant_name)`,
 		[]string{"text", "text", "text", "text", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint",
-			"text", "text", "integer", "integer", "integer", "bigint", "bigint", "bigint", "text", "bigint", "bigint", "text"},
+			"text", "text", "integer", "integer", "integer", "bigint", "bigint", "bigint", "text", "bigint", "bigint", "text", "text"},
 		` ON CONFLICT (code) DO UPDATE SET procedure = excluded.procedure, receiver = excluded.receiver,
 	status = excluded.status, received_at = excluded.received_at, accepted_at = excluded.accepted_at,
 	due_at = excluded.due_at, result_at = excluded.result_at, closed_at = excluded.closed_at,
@@ -148,7 +148,7 @@ var (
 	supplement_by = excluded.supplement_by, overdue_sent = excluded.overdue_sent, n_steps = excluded.n_steps,
 	n_timeline = excluded.n_timeline, ev_offset = excluded.ev_offset, st_offset = excluded.st_offset,
 	updated_at = excluded.updated_at, channel = excluded.channel, original_due_at = excluded.original_due_at,
-	supplement_due_at = excluded.supplement_due_at, workflow = excluded.workflow
+	supplement_due_at = excluded.supplement_due_at, workflow = excluded.workflow, applicant_name = excluded.applicant_name
 	WHERE (excluded.ev_offset, excluded.st_offset) > (d.ev_offset, d.st_offset)
 	RETURNING code`}
 
@@ -218,7 +218,8 @@ func (s *Store) upsertDossiers(ctx context.Context, tx *sql.Tx, recs []Record) (
 		args = append(args, st.Code, st.Procedure, st.Receiver, st.Status, keyTime(st.ReceivedAt),
 			timeArg(st.AcceptedAt), timeArg(st.DueAt), timeArg(st.ResultAt), timeArg(st.ClosedAt), timeArg(st.PausedAt),
 			st.SupplementStep, st.SupplementBy, boolArg(st.OverdueSent), int64(len(st.Steps)), int64(len(st.Timeline)),
-			st.Offset, r.StateOffset, now, st.Channel, timeArg(st.OriginalDueAt), timeArg(st.SupplementDueAt), workflowArg(st))
+			st.Offset, r.StateOffset, now, st.Channel, timeArg(st.OriginalDueAt), timeArg(st.SupplementDueAt), workflowArg(st),
+			nullString(st.Applicant()))
 	}
 	err := s.run(ctx, tx, bDossiers, args, func(rows *sql.Rows) error {
 		var code string
@@ -396,4 +397,12 @@ func workflowArg(st *router.State) any {
 		return nil // plain values: cannot happen
 	}
 	return string(b)
+}
+
+// nullString is NULL for "": personal data that is gone leaves no trace.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

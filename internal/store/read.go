@@ -41,13 +41,13 @@ func (s *Store) Get(ctx context.Context, code string) (*router.State, error) {
 	st := &router.State{Code: code}
 	var receivedAt, overdue, nSteps, nTimeline int64
 	var accepted, due, result, closed, paused, origDue, suppDue sql.NullInt64
-	var workflow sql.NullString
+	var workflow, applicant sql.NullString
 	err = tx.QueryRowContext(ctx, `SELECT procedure, receiver, status, received_at, accepted_at, due_at, result_at,
 		closed_at, paused_at, supplement_step, supplement_by, overdue_sent, n_steps, n_timeline, ev_offset,
-		channel, original_due_at, supplement_due_at, workflow
+		channel, original_due_at, supplement_due_at, workflow, applicant_name
 		FROM dossiers WHERE code = $1`, code).Scan(&st.Procedure, &st.Receiver, &st.Status, &receivedAt,
 		&accepted, &due, &result, &closed, &paused, &st.SupplementStep, &st.SupplementBy, &overdue,
-		&nSteps, &nTimeline, &st.Offset, &st.Channel, &origDue, &suppDue, &workflow)
+		&nSteps, &nTimeline, &st.Offset, &st.Channel, &origDue, &suppDue, &workflow, &applicant)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -58,6 +58,7 @@ func (s *Store) Get(ctx context.Context, code string) (*router.State, error) {
 	st.ResultAt, st.ClosedAt, st.PausedAt = timeOf(result), timeOf(closed), timeOf(paused)
 	st.OverdueSent = overdue != 0
 	st.OriginalDueAt, st.SupplementDueAt = timeOf(origDue), timeOf(suppDue)
+	st.ApplicantName = applicant.String
 	if workflow.Valid {
 		var w workflowDoc
 		if err := json.Unmarshal([]byte(workflow.String), &w); err != nil {

@@ -49,7 +49,8 @@ const ReportLookback = 366 * 24 * time.Hour
 //
 //	CREATE INDEX dossiers_ended ON dossiers ((COALESCE(result_at, closed_at)))
 //
-// Until a migration creates it, Report searches ReportLookback back.
+// Migration 4 creates it; should it be missing (dropped by hand), Report
+// searches ReportLookback back.
 const EndedIndex = "dossiers_ended"
 
 // hasIndex reports whether the database has the named index.

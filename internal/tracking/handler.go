@@ -37,7 +37,7 @@ func Handler(src Source, o Options) http.Handler {
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
-	h := &handler{src: src, now: o.Now, loc: o.Location}
+	h := &handler{src: src, now: o.Now, loc: o.Location, procName: o.ProcedureName}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/dossiers/{code}", h.getDossier)
 	mux.HandleFunc("GET /v1/dossiers", h.listDossiers)
@@ -50,12 +50,15 @@ func Handler(src Source, o Options) http.Handler {
 type Options struct {
 	Now      func() time.Time // the clock of "overdue now"; default time.Now
 	Location *time.Location   // where a date parameter's midnight is; default UTC
+	// ProcedureName names a procedure on the slip (the config's); nil: none.
+	ProcedureName func(code string) string
 }
 
 type handler struct {
-	src Source
-	now func() time.Time
-	loc *time.Location
+	src      Source
+	now      func() time.Time
+	loc      *time.Location
+	procName func(string) string
 }
 
 // queryTimeout bounds one store query: a database in trouble answers 503,
@@ -110,7 +113,13 @@ func (h *handler) getDossier(w http.ResponseWriter, r *http.Request) {
 		problem.Send(w, http.StatusNotFound, problem.NotFound, "no dossier "+code)
 		return
 	}
-	writeJSON(w, router.Describe(d, h.now()))
+	view := router.Describe(d, h.now())
+	// The slip shows the procedure by name and times in the calendar's zone.
+	if h.procName != nil {
+		view.ProcedureName = h.procName(view.Procedure)
+	}
+	view.TimeZone = h.loc.String()
+	writeJSON(w, view)
 }
 
 // timeParam parses an RFC 3339 time, or a date (YYYY-MM-DD) meaning its

@@ -61,7 +61,7 @@ func (g *gen) state(code string, ev int64) *router.State {
 		Receiver:  g.pick(agencies[:3]),
 		Status:    g.pick(statuses),
 		Offset:    ev,
-		Dossier:   json.RawMessage(`{"citizen":{"name":"Nguyễn Văn A","id_number":"001099012345"}}`),
+		Dossier:   json.RawMessage(`{"applicant":{"full_name":"Nguyễn Văn A","id_number":"001099012345"}}`),
 	}
 	// Received times repeat, so the list's code tie-break matters.
 	st.ReceivedAt = base.Add(time.Duration(g.r.IntN(40)-20) * 12 * time.Hour)
@@ -188,6 +188,9 @@ func records(off int64, states ...*router.State) []store.Record {
 // data, times in UTC, empty slices nil.
 func normalize(st *router.State) *router.State {
 	n := *st
+	// The store keeps the applicant's name while the dossier is open, no
+	// more of the submitted data.
+	n.ApplicantName = st.Applicant()
 	n.Dossier = nil
 	utc := func(t *time.Time) {
 		if !t.IsZero() {

@@ -331,9 +331,13 @@ func testReport(t *testing.T, s *store.Store) {
 		states = append(states, d.state(int64(i+1)))
 	}
 	applyStates(t, s, states)
+	// Migration 4 creates store.EndedIndex; without it (dropped by hand) the
+	// report searches ReportLookback back: the same answers but D23.
+	if _, err := s.DB().ExecContext(context.Background(), `DROP INDEX `+store.EndedIndex); err != nil {
+		t.Fatal(err)
+	}
 	t.Run("lookback", func(t *testing.T) { checkReport(t, s, false) })
-	// The index a migration may add (store.EndedIndex): the same answers,
-	// and D23 too.
+	// With the index: the same answers, and D23 too.
 	if _, err := s.DB().ExecContext(context.Background(),
 		`CREATE INDEX `+store.EndedIndex+` ON dossiers ((COALESCE(result_at, closed_at)))`); err != nil {
 		t.Fatal(err)
