@@ -19,20 +19,28 @@ import (
 // may not carry (applicant, procedure_name, original due times, timeline
 // notes) are printed when it does.
 type slipView struct {
-	Code          string     `json:"code"`
-	Procedure     string     `json:"procedure"`
-	ProcedureName string     `json:"procedure_name"`
-	Receiver      string     `json:"receiver"`
-	Status        string     `json:"status"`
-	PortalStatus  int        `json:"portal_status"`
-	Overdue       bool       `json:"overdue"`
-	ReceivedAt    *time.Time `json:"received_at"`
-	DueAt         *time.Time `json:"due_at"`
-	OriginalDueAt *time.Time `json:"original_due_at"`
-	ResultAt      *time.Time `json:"result_at"`
-	ClosedAt      *time.Time `json:"closed_at"`
-	PausedAt      *time.Time `json:"paused_at"`
-	Applicant     *struct {
+	Code            string     `json:"code"`
+	Procedure       string     `json:"procedure"`
+	ProcedureName   string     `json:"procedure_name"`
+	Receiver        string     `json:"receiver"`
+	Status          string     `json:"status"`
+	PortalStatus    int        `json:"portal_status"`
+	Overdue         bool       `json:"overdue"`
+	ReceivedAt      *time.Time `json:"received_at"`
+	DueAt           *time.Time `json:"due_at"`
+	OriginalDueAt   *time.Time `json:"original_due_at"`
+	ResultAt        *time.Time `json:"result_at"`
+	ClosedAt        *time.Time `json:"closed_at"`
+	PausedAt        *time.Time `json:"paused_at"`
+	SupplementDueAt *time.Time `json:"supplement_due_at"`
+	Obligation      *struct {
+		Step         string     `json:"step"`
+		NoticeNumber string     `json:"notice_number"`
+		AmountVND    int64      `json:"amount_vnd"`
+		DueDate      string     `json:"due_date"`
+		PaidAt       *time.Time `json:"paid_at"`
+	} `json:"obligation"`
+	Applicant *struct {
 		FullName string `json:"full_name"`
 	} `json:"applicant"`
 	Steps []struct {
@@ -261,6 +269,16 @@ func slipText(w io.Writer, raw []byte, loc *time.Location) error {
 		due += "  (originally " + f(*v.OriginalDueAt) + ")"
 	}
 	fmt.Fprintf(tw, "Due\t%s\n", due)
+	if set(v.SupplementDueAt) {
+		fmt.Fprintf(tw, "Supplement due\t%s (then the dossier is refused)\n", f(*v.SupplementDueAt))
+	}
+	if o := v.Obligation; o != nil {
+		paid := "not paid yet, due " + o.DueDate
+		if set(o.PaidAt) {
+			paid = "paid " + f(*o.PaidAt)
+		}
+		fmt.Fprintf(tw, "Financial obligation\tnotice %s, %d VND (step %s), %s\n", o.NoticeNumber, o.AmountVND, o.Step, paid)
+	}
 	if set(v.ResultAt) {
 		fmt.Fprintf(tw, "Result ready\t%s\n", f(*v.ResultAt))
 	}

@@ -27,6 +27,8 @@ func mar(day, hh, mm, ss, ns int) time.Time {
 func slipDossiers() map[string]router.DossierView {
 	ok := &router.State{Code: "HCC-20260303-0001", Procedure: "1.004227", Receiver: "HCC", Status: router.StatusResultReady,
 		ReceivedAt: mar(3, 8, 15, 0, 0), DueAt: mar(17, 17, 0, 0, 0), ResultAt: mar(16, 10, 0, 0, 0),
+		Obligation: &router.Obligation{Step: "tax", NoticeNumber: "TB-2026-77", AmountVND: 12500000, TaxKinds: []string{"registration_fee"},
+			DueDate: "2026-04-01", SetAt: mar(10, 16, 0, 0, 0), PaidAt: mar(11, 9, 0, 0, 0)},
 		Steps: []router.StepState{
 			{ID: "verify", Name: "Thẩm định hồ sơ", Agency: "VPDK", Status: router.StepCompleted, AssignedAt: mar(3, 8, 15, 0, 0),
 				DueAt: mar(10, 8, 15, 0, 0), CompletedAt: mar(5, 14, 30, 15, 123456789), OnTime: true},
@@ -93,6 +95,7 @@ func TestTrackSlip(t *testing.T) {
 		`Received +2026-03-03 08:15:00`,
 		`Due +2026-03-17 17:00:00`,
 		`Result ready +2026-03-16 10:00:00`,
+		`Financial obligation +notice TB-2026-77, 12500000 VND \(step tax\), paid 2026-03-11 09:00:00`,
 		`Times in +Asia/Ho_Chi_Minh \(UTC\+07:00\)`,
 	} {
 		if !regexpLine(out, "^"+want+"$") {
