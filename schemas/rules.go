@@ -209,7 +209,10 @@ func duplicateKey(raw []byte) (ptr, key string, found bool) {
 		keys map[string]bool
 		path string // pointer of this container
 		next int    // arrays: index of the next element
-		key  string // objects: the key whose value comes next
+		key  string // objects: the key whose value comes next...
+		// ...when pending: "" is a key like any other, so it cannot mean
+		// "none" (the fuzzer found {"":""} reported as a repeat).
+		pending bool
 	}
 	var stack []*frame
 	// child returns the pointer of the value about to be read.
@@ -230,7 +233,7 @@ func duplicateKey(raw []byte) (ptr, key string, found bool) {
 		}
 		f := stack[len(stack)-1]
 		if f.obj {
-			f.key = ""
+			f.key, f.pending = "", false
 		} else {
 			f.next++
 		}
@@ -245,12 +248,12 @@ func duplicateKey(raw []byte) (ptr, key string, found bool) {
 			top = stack[len(stack)-1]
 		}
 		// In an object, a string token with no pending key is a key.
-		if s, isStr := tok.(string); isStr && top != nil && top.obj && top.key == "" {
+		if s, isStr := tok.(string); isStr && top != nil && top.obj && !top.pending {
 			if top.keys[s] {
 				return top.path + "/" + escapePointer(s), s, true
 			}
 			top.keys[s] = true
-			top.key = s
+			top.key, top.pending = s, true
 			continue
 		}
 		switch tok {
