@@ -528,9 +528,12 @@ func (d *Demo) printWelcome() {
 		fmt.Fprintf(w, "  %-6s %s\n", n, d.tokens[n])
 	}
 	fmt.Fprintln(w, "where to look:")
+	fmt.Fprintf(w, "  %s/console/  (the operator console: sign in with a token above)\n", d.Base)
 	fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' %s/v1/dossiers?limit=5\n", d.tokens["admin"], d.Base)
 	fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' %s/v1/dossiers/HCC-%s-000001\n", d.tokens["admin"], d.Base, time.Now().Format("20060102"))
 	fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' %s/v1/stats\n", d.tokens["admin"], d.Base)
+	fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' '%s/v1/reports/handling?from=%s&to=%s'\n", d.tokens["admin"], d.Base,
+		time.Now().Format("2006-01-02"), time.Now().Format("2006-01-02"))
 	fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' '%s/v1/agencies/HCC/inbox?limit=3'\n", d.tokens["HCC"], d.Base)
 	fmt.Fprintf(w, "  curl -s %s/metrics | grep lienthong_\n", d.Base)
 }
