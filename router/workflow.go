@@ -3,6 +3,7 @@ package router
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lienthong/lienthong/event"
@@ -56,8 +57,15 @@ func (c *change) refused(ev event.Event, sender string) *Rejection {
 	if rej := c.reception(ev, sender); rej != nil {
 		return rej
 	}
-	reason := reasonOf(ev)
-	c.recordNote(ev, "", reason)
+	// The note (the slip's) gives the reason and each ground under it.
+	var d struct {
+		Reason  string   `json:"reason"`
+		Reasons []string `json:"reasons"`
+	}
+	_ = json.Unmarshal(ev.Data, &d)
+	reason := d.Reason
+	note := strings.Join(append([]string{d.Reason}, d.Reasons...), "; ")
+	c.recordNote(ev, "", note)
 	for i := range c.n.Steps {
 		c.n.Steps[i].Status = StepCancelled
 	}

@@ -79,9 +79,10 @@ func TestReception(t *testing.T) {
 	// Refused at reception: closed, with the reason on the slip.
 	code2 := "HCC-20260303-0202"
 	st2 := apply(t, e, nil, onlineEv(code2, landProc, "s"), t0, []string{"dossier.status.changed>HCC=registered"}, "")
-	ref := apply(t, e, st2, mkEvent("HCC", event.Refused, code2, "r", map[string]any{"reason": "Hồ sơ không thuộc thẩm quyền"}), at,
-		[]string{"dossier.status.changed>HCC=refused"}, "")
-	if !Closed(ref.Status) || PortalStatus(ref.Status) != 3 || ref.Dossier != nil || ref.Timeline[len(ref.Timeline)-2].Note != "Hồ sơ không thuộc thẩm quyền" {
+	ref := apply(t, e, st2, mkEvent("HCC", event.Refused, code2, "r", map[string]any{"reason": "Hồ sơ không thuộc thẩm quyền",
+		"reasons": []string{"Thửa đất ở tỉnh khác"}}), at, []string{"dossier.status.changed>HCC=refused"}, "")
+	if !Closed(ref.Status) || PortalStatus(ref.Status) != 3 || ref.Dossier != nil ||
+		ref.Timeline[len(ref.Timeline)-2].Note != "Hồ sơ không thuộc thẩm quyền; Thửa đất ở tỉnh khác" {
 		t.Fatalf("refused dossier: status %s, notes %+v", ref.Status, ref.Timeline)
 	}
 	// A dossier received at the desk had no reception to decide.
