@@ -56,6 +56,9 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ReceivedAt: due.Add(-240 * time.Hour), DueAt: due,
 			Steps:    []router.StepView{{ID: "verify", Name: `<script>alert("step")</script>`, Agency: "VPDK", Status: "in_progress", DueAt: &due}},
 			Timeline: []router.Entry{{ID: "x", Type: "dossier.submitted", Source: "urn:lienthong:agency:HCC", Time: due}}}
+		first := due.Add(-48 * time.Hour)
+		d.OriginalDueAt = &first
+		d.Obligation = &router.Obligation{Step: "tax", NoticeNumber: "TB-<b>1</b>", AmountVND: 12500000, DueDate: "2026-04-01"}
 		_ = json.NewEncoder(w).Encode(d)
 	case r.URL.Path == "/v1/dossiers":
 		if r.URL.Query().Get("status") == "bogus" {
@@ -172,6 +175,13 @@ func TestEscaping(t *testing.T) {
 	}
 	if strings.Contains(body, "<script>") {
 		t.Errorf("unescaped markup:\n%s", body)
+	}
+	// The workflow's lines: the first appointment, the obligation (its
+	// notice number escaped too).
+	for _, want := range []string{`id="firstdue"`, `thông báo TB-&lt;b&gt;1&lt;/b&gt;, 12500000 đồng, chưa nộp, hạn 2026-04-01`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("missing %s", want)
+		}
 	}
 	for _, want := range []string{`&lt;script&gt;alert(&#34;step&#34;)&lt;/script&gt;`, `&lt;script&gt;alert(&#39;agency&#39;)&lt;/script&gt;`} {
 		if !strings.Contains(body, want) {

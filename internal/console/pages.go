@@ -272,18 +272,23 @@ type timelineRow struct {
 }
 
 type dossierData struct {
-	D         router.DossierView
-	ProcName  string
-	Receiver  string
-	Received  string
-	Due       string
-	Left      string
-	Late      bool
-	Paused    string
-	Steps     []stepRow
-	Timeline  []timelineRow
-	DAG       dag
-	Documents []document
+	D        router.DossierView
+	ProcName string
+	Receiver string
+	Received string
+	Due      string
+	Left     string
+	Late     bool
+	Paused   string
+	// The workflow's lines: the first due time an apology moved, an awaited
+	// supplement's deadline, the financial obligation.
+	FirstDue      string
+	SupplementDue string
+	Obligation    string
+	Steps         []stepRow
+	Timeline      []timelineRow
+	DAG           dag
+	Documents     []document
 }
 
 type document struct{ Name, URL string }
@@ -338,6 +343,19 @@ func (c *Console) dossier(w http.ResponseWriter, r *http.Request) {
 	dd.Late = dd.Late || d.Overdue
 	if d.PausedAt != nil {
 		dd.Paused = c.fmtTime(*d.PausedAt)
+	}
+	if d.OriginalDueAt != nil {
+		dd.FirstDue = c.fmtTime(*d.OriginalDueAt)
+	}
+	if d.SupplementDueAt != nil {
+		dd.SupplementDue = c.fmtTime(*d.SupplementDueAt)
+	}
+	if o := d.Obligation; o != nil {
+		paid := p.T("obligation.unpaid", o.DueDate)
+		if !o.PaidAt.IsZero() {
+			paid = p.T("obligation.paid", c.fmtTime(o.PaidAt))
+		}
+		dd.Obligation = p.T("obligation.line", o.NoticeNumber, o.AmountVND, paid)
 	}
 	// Notes per step from the timeline: supplement requests and answers,
 	// rejections.
