@@ -129,7 +129,19 @@ func (r *Registry) CheckData(env Envelope, now time.Time, skew time.Duration) []
 // (which needs the config): CheckJSON, CheckEnvelope and CheckData at the
 // current time with DefaultClockSkew. It reports every error it can find
 // rather than stopping at the first stage.
-func (r *Registry) ValidateEvent(raw []byte) []Error {
+func (r *Registry) ValidateEvent(raw []byte) []Error { return r.ValidateEventWith(raw, nil) }
+
+// FormPolicy tells which form schemas a procedure accepts, newest last, as
+// a bus's config says (procedures[].form_schemas); ok is false for a
+// procedure the config does not have.
+type FormPolicy func(procedure string) (accepted []string, ok bool)
+
+// ValidateEventWith is ValidateEvent with a bus's form policy: a
+// submission's form is checked as that bus's gateway checks it, and an
+// unknown procedure is reported at /data/procedure. nil: offline defaults
+// (the form schema the event names, else the newest of its procedure's
+// name).
+func (r *Registry) ValidateEventWith(raw []byte, forms FormPolicy) []Error {
 	if jerr := CheckJSON(raw); jerr != nil {
 		return []Error{*jerr}
 	}
@@ -153,7 +165,13 @@ func (r *Registry) ValidateEvent(raw []byte) []Error {
 		// schema it names, else the newest one of its procedure's name.
 		if len(fails) == 0 && env.Type == event.Submitted && env.Version >= 2 {
 			proc, _ := env.Data["procedure"].(string)
-			if errs := r.CheckForm(env.Data, proc, r.formsNamed(proc)); len(errs) > 0 {
+			accepted, known := r.formsNamed(proc), true
+			if forms != nil {
+				accepted, known = forms(proc)
+			}
+			if !known {
+				fails = append(fails, Failure{StageData, []Error{{"/data/procedure", fmt.Sprintf("unknown procedure %q in this config", proc)}}})
+			} else if errs := r.CheckForm(env.Data, proc, accepted); len(errs) > 0 {
 				fails = append(fails, Failure{StageData, errs})
 			}
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,29 +14,48 @@ import (
 )
 
 func init() {
-	register("validate", "check CloudEvent files offline (exit 0 valid, 1 invalid, 2 usage)", cmdValidate)
+	register("validate", "[--config FILE] check CloudEvent files offline (exit 0 valid, 1 invalid, 2 usage)", cmdValidate)
 	register("schemas", "list|show TYPE[/vN]|compat OLD NEW: the embedded schemas; is NEW backward compatible", cmdSchemas)
 	register("config", "check FILE: check a config, every problem by path", cmdConfig)
 }
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(stderr, "usage: lienthong validate FILE...")
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "check forms as this config's bus does (its forms_dir and procedures' form_schemas)")
+	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "usage: lienthong validate [--config FILE] FILE...")
 		return 2
 	}
+	var policy schemas.FormPolicy
 	reg, err := schemas.Load()
+	if *cfgPath != "" {
+		cfg, cerr := config.Load(*cfgPath)
+		if cerr != nil {
+			fmt.Fprintln(stderr, "lienthong validate:", cerr)
+			return 2
+		}
+		reg = cfg.Schemas()
+		policy = func(procedure string) ([]string, bool) {
+			p, ok := cfg.Procedure(procedure)
+			if !ok {
+				return nil, false
+			}
+			return p.FormSchemas, true
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "lienthong validate:", err)
 		return 1
 	}
 	code := 0
-	for _, f := range args {
+	for _, f := range fs.Args() {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", f, err)
 			return 2
 		}
-		errs := reg.ValidateEvent(data)
+		errs := reg.ValidateEventWith(data, policy)
 		if len(errs) == 0 {
 			fmt.Fprintf(stdout, "%s: valid\n", f)
 			continue

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,5 +107,70 @@ func TestSchemasCommands(t *testing.T) {
 	}
 	if code, _, _ := runCLI("bogus"); code != 2 {
 		t.Fatalf("unknown command: %d", code)
+	}
+}
+
+// validate --config checks a submission's form as that config's bus does:
+// its forms_dir and the procedure's accepted versions.
+func TestValidateWithConfig(t *testing.T) {
+	dir := t.TempDir()
+	forms := filepath.Join(dir, "forms")
+	if err := os.MkdirAll(forms, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	v2 := `{"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "urn:lienthong:form:1.004227:v2",
+  "type": "object", "required": ["parcel", "land_fund_code"], "properties": {"parcel": {"type": "object"}, "land_fund_code": {"type": "string"}}}`
+	if err := os.WriteFile(filepath.Join(forms, "v2.json"), []byte(v2), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "lienthong.yaml")
+	yaml := `data_dir: ` + dir + `
+forms_dir: ` + forms + `
+agencies:
+  - { code: HCC, name: "HCC", receiver: true, token_sha256: "` + strings.Repeat("ab", 32) + `", delivery: { mode: pull } }
+procedures:
+  - code: "1.004227"
+    name: "Đăng ký biến động"
+    deadline: 10d
+    form_schemas: ["urn:lienthong:form:1.004227:v1", "urn:lienthong:form:1.004227:v2"]
+    steps: [{ id: verify, agency: HCC, deadline: 5d }]
+`
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	raw, _ := os.ReadFile("../../schemas/testdata/valid/dossier.submitted.v2-land.json")
+	_ = json.Unmarshal(raw, &ev)
+	data := ev["data"].(map[string]any)
+	write := func(name string) string {
+		b, _ := json.Marshal(ev)
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	data["form_schema"] = "urn:lienthong:form:1.004227:v2"
+	data["form"].(map[string]any)["land_fund_code"] = "QĐ-12"
+	good := write("v2.json")
+	delete(data["form"].(map[string]any), "land_fund_code")
+	bad := write("v2-bad.json")
+	data["procedure"] = "9.999999"
+	unknown := write("unknown.json")
+
+	if code, out, errs := runCLI("validate", "--config", cfg, good); code != 0 {
+		t.Fatalf("a v2 form under its config: %d\n%s%s", code, out, errs)
+	}
+	if code, out, _ := runCLI("validate", good); code != 1 || !strings.Contains(out, "/data/form_schema") {
+		t.Fatalf("without the config, v2 is not known: %d\n%s", code, out)
+	}
+	if code, out, _ := runCLI("validate", "--config", cfg, bad); code != 1 || !strings.Contains(out, bad+": /data/form/land_fund_code: ") {
+		t.Fatalf("a v2 form missing a field: %d\n%s", code, out)
+	}
+	if code, out, _ := runCLI("validate", "--config", cfg, unknown); code != 1 || !strings.Contains(out, "/data/procedure") {
+		t.Fatalf("a procedure the config lacks: %d\n%s", code, out)
+	}
+	if code, _, _ := runCLI("validate", "--config", filepath.Join(dir, "nope.yaml"), good); code != 2 {
+		t.Fatalf("a missing config: %d", code)
 	}
 }
