@@ -136,8 +136,16 @@ func TestWorkflowThroughTheBus(t *testing.T) {
 	}
 	accept("HCC", stepEvent("HCC", "dossier.payment.confirmed", "w-pay", d1, map[string]any{"notice_number": "TB-2026-77", "paid_at": time.Now().Format(time.RFC3339), "reference": "KBNN-1"}))
 	inboxEvent(t, e.base, "VPDK", "dossier.assigned", d1, assignedStep("certificate"))
-	if ob := getDossier(t, e.base, d1)["obligation"].(map[string]any); ob["paid_at"] == nil || ob["reference"] != "KBNN-1" {
-		t.Fatalf("tracking's obligation after payment: %v", ob)
+	// Tracking follows the router through the state topic: wait for it.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		ob, _ := getDossier(t, e.base, d1)["obligation"].(map[string]any)
+		if ob != nil && ob["paid_at"] != nil && ob["reference"] == "KBNN-1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tracking's obligation after payment: %v", ob)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
 	// An apology needs something late: VPDK's certificate step is not.
