@@ -135,7 +135,7 @@ func TestContentFollowsTheDossier(t *testing.T) {
 
 	// Closing drops the personal data: the form and the supplements too.
 	st, _ = mustApply(t, e, st, receiverEv("HCC", event.Withdrawn, code, "w1"), t0)
-	if st.Dossier != nil || st.Form != nil || st.Supplied != nil {
+	if st.Dossier != nil || st.Form != nil || st.Supplied != nil || st.ApplicantName != "" || st.Applicant() != "" {
 		t.Fatalf("closed dossier keeps dossier %s, form %s, supplied %v", st.Dossier, st.Form, st.Supplied)
 	}
 }

@@ -234,6 +234,7 @@ func appendOptJSON(b []byte, name string, v any, set bool) []byte {
 // section 4), each only when set.
 func appendWorkflow(b []byte, s *State) []byte {
 	b = appendOptString(b, "channel", s.Channel)
+	b = appendOptString(b, "applicant_name", s.ApplicantName)
 	b = appendOptSpan(b, "deadline", s.Deadline)
 	if s.CutOff != 0 {
 		b = append(b, `,"cut_off":`...)

@@ -164,6 +164,9 @@ type submittedData struct {
 	FormSchema string          `json:"form_schema"`
 	Form       json.RawMessage `json:"form"`
 	Channel    string          `json:"channel"`
+	Applicant  struct {
+		FullName string `json:"full_name"`
+	} `json:"applicant"`
 }
 
 func (e *Engine) submit(st *State, ev event.Event, sender string, at time.Time,
@@ -199,6 +202,7 @@ func (e *Engine) submit(st *State, ev event.Event, sender string, at time.Time,
 		Dossier:            ev.Data,
 		Timeline:           make([]Entry, 0, 4+len(proc.Steps)),
 		Channel:            d.Channel,
+		ApplicantName:      d.Applicant.FullName,
 		Deadline:           proc.Deadline,
 		CutOff:             proc.CutOff,
 		SupplementDeadline: proc.SupplementDeadline,
@@ -520,7 +524,7 @@ func (c *change) close() {
 	c.n.ClosedAt = c.at
 	c.n.PausedAt, c.n.SupplementStep, c.n.SupplementBy = time.Time{}, "", ""
 	c.n.SupplementRemindAt, c.n.SupplementWarned = time.Time{}, false
-	c.n.Dossier, c.n.Form, c.n.Supplied = nil, nil, nil
+	c.n.Dossier, c.n.Form, c.n.Supplied, c.n.ApplicantName = nil, nil, nil, ""
 	for i := range c.n.Steps {
 		c.n.Steps[i].Outputs, c.n.Steps[i].Documents = nil, nil
 	}

@@ -108,10 +108,11 @@ type State struct {
 	// dossier.assigned. It holds personal data, so it is dropped when the
 	// dossier closes: nothing needs it any more.
 	Dossier json.RawMessage `json:"dossier,omitempty"`
-	// ApplicantName is the applicant's name as the tracking store keeps it
-	// while the dossier is open (the state topic has it in Dossier); see
+	// ApplicantName is the applicant's full name, read from the submission
+	// once and dropped at close like Dossier: the slip shows it while the
+	// dossier is open, and the tracking store keeps it that long. See
 	// Applicant.
-	ApplicantName string `json:"-"`
+	ApplicantName string `json:"applicant_name,omitempty"`
 	// FormSchema is the form schema of the dossier's form ("" when the
 	// procedure has none); Form is the current form once a supplement
 	// patched it (nil: the submitted one, in Dossier); Supplied are the
@@ -309,12 +310,10 @@ func (s *State) Applicant() string {
 	if Closed(s.Status) {
 		return ""
 	}
-	if s.ApplicantName != "" {
+	if s.ApplicantName != "" || len(s.Dossier) == 0 {
 		return s.ApplicantName
 	}
-	if len(s.Dossier) == 0 {
-		return ""
-	}
+	// A state written before ApplicantName existed: read the submission.
 	var d struct {
 		Applicant struct {
 			FullName string `json:"full_name"`

@@ -9,65 +9,13 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/lienthong/lienthong/router"
 )
 
 // The process-control slip (phiếu kiểm soát quá trình giải quyết hồ sơ,
 // Circular 01/2018/TT-VPCP form 5) of `lienthong track`, built from GET
 // /v1/dossiers/{code}: the dossier, then one row per handover.
-
-// slipView is the part of the dossier view the slip reads. Fields the view
-// may not carry (applicant, procedure_name, original due times, timeline
-// notes) are printed when it does.
-type slipView struct {
-	Code            string     `json:"code"`
-	Procedure       string     `json:"procedure"`
-	ProcedureName   string     `json:"procedure_name"`
-	Receiver        string     `json:"receiver"`
-	Status          string     `json:"status"`
-	PortalStatus    int        `json:"portal_status"`
-	Overdue         bool       `json:"overdue"`
-	ReceivedAt      *time.Time `json:"received_at"`
-	DueAt           *time.Time `json:"due_at"`
-	OriginalDueAt   *time.Time `json:"original_due_at"`
-	ResultAt        *time.Time `json:"result_at"`
-	ClosedAt        *time.Time `json:"closed_at"`
-	PausedAt        *time.Time `json:"paused_at"`
-	SupplementDueAt *time.Time `json:"supplement_due_at"`
-	Obligation      *struct {
-		Step         string     `json:"step"`
-		NoticeNumber string     `json:"notice_number"`
-		AmountVND    int64      `json:"amount_vnd"`
-		DueDate      string     `json:"due_date"`
-		PaidAt       *time.Time `json:"paid_at"`
-	} `json:"obligation"`
-	Applicant *struct {
-		FullName string `json:"full_name"`
-	} `json:"applicant"`
-	Steps []struct {
-		ID            string     `json:"id"`
-		Name          string     `json:"name"`
-		Agency        string     `json:"agency"`
-		Status        string     `json:"status"`
-		AssignedAt    *time.Time `json:"assigned_at"`
-		DueAt         *time.Time `json:"due_at"`
-		OriginalDueAt *time.Time `json:"original_due_at"`
-		CompletedAt   *time.Time `json:"completed_at"`
-		Overdue       bool       `json:"overdue"`
-		OnTime        *bool      `json:"on_time"`
-	} `json:"steps"`
-	Timeline []slipEntry `json:"timeline"`
-}
-
-type slipEntry struct {
-	ID     string    `json:"id"`
-	Type   string    `json:"type"`
-	Source string    `json:"source"`
-	Time   time.Time `json:"time"`
-	Step   string    `json:"step"`
-	Status string    `json:"status"`
-	To     string    `json:"to"`
-	Note   string    `json:"note"`
-}
 
 // slipRow is one handover: the dossier's reception at the desk, then each
 // step of the route.
@@ -117,7 +65,7 @@ func result(done, due time.Time, onTime *bool, loc *time.Location) string {
 }
 
 // slip turns the view into its header fields and rows.
-func slip(v *slipView, loc *time.Location) []slipRow {
+func slip(v *router.DossierView, loc *time.Location) []slipRow {
 	f := func(t time.Time) string { return fmtTime(t, loc) }
 	notes := map[string][]string{} // by step; "" the dossier's
 	received := map[string]time.Time{}
@@ -156,9 +104,9 @@ func slip(v *slipView, loc *time.Location) []slipRow {
 			}
 		}
 	}
-	due := tv(v.DueAt)
+	due := v.DueAt
 	rec := slipRow{Agency: v.Receiver, Step: "reception", Name: "reception at the desk",
-		HandedOver: tv(v.ReceivedAt), Received: tv(v.ReceivedAt), Due: due, Done: tv(v.ResultAt), Notes: notes[""]}
+		HandedOver: v.ReceivedAt, Received: v.ReceivedAt, Due: due, Done: tv(v.ResultAt), Notes: notes[""]}
 	var onTime *bool
 	if set(v.OriginalDueAt) {
 		late := false // an apology moved the appointment: late
@@ -240,7 +188,7 @@ func writeSlipText(out io.Writer, raw []byte, loc *time.Location) error {
 }
 
 func slipText(w io.Writer, raw []byte, loc *time.Location) error {
-	var v slipView
+	var v router.DossierView
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return fmt.Errorf("the dossier view: %w", err)
 	}
@@ -263,8 +211,8 @@ func slipText(w io.Writer, raw []byte, loc *time.Location) error {
 		status += ", overdue"
 	}
 	fmt.Fprintf(tw, "Status\t%s\n", status)
-	fmt.Fprintf(tw, "Received\t%s\n", f(tv(v.ReceivedAt)))
-	due := f(tv(v.DueAt))
+	fmt.Fprintf(tw, "Received\t%s\n", f(v.ReceivedAt))
+	due := f(v.DueAt)
 	if set(v.OriginalDueAt) {
 		due += "  (originally " + f(*v.OriginalDueAt) + ")"
 	}
@@ -274,8 +222,8 @@ func slipText(w io.Writer, raw []byte, loc *time.Location) error {
 	}
 	if o := v.Obligation; o != nil {
 		paid := "not paid yet, due " + o.DueDate
-		if set(o.PaidAt) {
-			paid = "paid " + f(*o.PaidAt)
+		if !o.PaidAt.IsZero() {
+			paid = "paid " + f(o.PaidAt)
 		}
 		fmt.Fprintf(tw, "Financial obligation\tnotice %s, %d VND (step %s), %s\n", o.NoticeNumber, o.AmountVND, o.Step, paid)
 	}
@@ -285,7 +233,7 @@ func slipText(w io.Writer, raw []byte, loc *time.Location) error {
 	if set(v.ClosedAt) {
 		fmt.Fprintf(tw, "Closed\t%s\n", f(*v.ClosedAt))
 	}
-	fmt.Fprintf(tw, "Times in\t%s\n", zoneName(loc, tv(v.ReceivedAt)))
+	fmt.Fprintf(tw, "Times in\t%s\n", zoneName(loc, v.ReceivedAt))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -318,7 +266,7 @@ var slipColumns = []string{"code", "procedure", "agency", "step", "step_name", "
 // writeSlipCSV exports the slip's rows as CSV: times RFC 3339 in the
 // calendar's zone, to the second.
 func writeSlipCSV(w io.Writer, raw []byte, loc *time.Location) error {
-	var v slipView
+	var v router.DossierView
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return fmt.Errorf("the dossier view: %w", err)
 	}

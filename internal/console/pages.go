@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lienthong/lienthong/internal/delivery"
 	"github.com/lienthong/lienthong/router"
 )
 
@@ -633,17 +634,13 @@ func makeBar(onTime, late, open int) bar {
 
 // ---- dead letters ----
 
+// dlqItem is a dead letter as the API answers it (delivery.Item), with
+// what the page shows of it.
 type dlqItem struct {
-	ID         string          `json:"id"`
-	Agency     string          `json:"agency"`
-	Error      string          `json:"error"`
-	Attempts   int             `json:"attempts"`
-	LastStatus int             `json:"last_status"`
-	FailedAt   time.Time       `json:"failed_at"`
-	Event      json.RawMessage `json:"event"`
-	Subject    string          `json:"-"`
-	Type       string          `json:"-"`
-	Failed     string          `json:"-"`
+	delivery.Item
+	Subject string `json:"-"`
+	Type    string `json:"-"`
+	Failed  string `json:"-"`
 }
 
 type dlqData struct {

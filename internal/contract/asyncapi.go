@@ -55,21 +55,12 @@ func asyncAPIDoc(cfg *config.Config, reg *schemas.Registry) (map[string]any, err
 		return map[string]any{"schemaFormat": schemaFormat2020, "schema": s}
 	}
 
-	docs, err := registryDocs(reg)
+	compSchemas, byURN, err := componentSchemas(reg, prefix)
 	if err != nil {
 		return nil, err
 	}
-	byURN := map[string]string{}
-	for _, d := range docs {
-		byURN[d.urn] = d.comp
-	}
-	compSchemas := map[string]any{}
-	for _, d := range docs {
-		s, err := copySchema(d, byURN, prefix)
-		if err != nil {
-			return nil, err
-		}
-		compSchemas[d.comp] = multi(s)
+	for comp, s := range compSchemas {
+		compSchemas[comp] = multi(s)
 	}
 
 	// The forms a procedure accepts, for dossier.submitted's data.form.

@@ -259,3 +259,26 @@ func marshal(doc any) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// componentSchemas copies every schema of reg into a document's components,
+// each $ref rewritten by prefix, and returns them by component name with
+// the component of each URN.
+func componentSchemas(reg *schemas.Registry, prefix func(comp string) string) (comps map[string]any, byURN map[string]string, err error) {
+	docs, err := registryDocs(reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	byURN = map[string]string{}
+	for _, d := range docs {
+		byURN[d.urn] = d.comp
+	}
+	comps = map[string]any{}
+	for _, d := range docs {
+		s, err := copySchema(d, byURN, prefix)
+		if err != nil {
+			return nil, nil, err
+		}
+		comps[d.comp] = s
+	}
+	return comps, byURN, nil
+}

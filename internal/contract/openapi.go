@@ -33,21 +33,9 @@ func OpenAPI(reg *schemas.Registry) ([]byte, error) {
 
 func openAPIDoc(reg *schemas.Registry) (map[string]any, error) {
 	prefix := func(comp string) string { return "#/components/schemas/" + comp }
-	docs, err := registryDocs(reg)
+	comps, _, err := componentSchemas(reg, prefix)
 	if err != nil {
 		return nil, err
-	}
-	byURN := map[string]string{}
-	for _, d := range docs {
-		byURN[d.urn] = d.comp
-	}
-	comps := map[string]any{}
-	for _, d := range docs {
-		s, err := copySchema(d, byURN, prefix)
-		if err != nil {
-			return nil, err
-		}
-		comps[d.comp] = s
 	}
 	types, versions := eventKinds(reg)
 	var anyEvent, agencyEvent []any

@@ -28,6 +28,7 @@ import (
 	"github.com/lienthong/lienthong/internal/kafkabus"
 	"github.com/lienthong/lienthong/internal/telemetry"
 	"github.com/lienthong/lienthong/problem"
+	"github.com/lienthong/lienthong/router"
 	"github.com/lienthong/lienthong/schemas"
 )
 
@@ -447,7 +448,7 @@ func (g *Gateway) dueAt(data map[string]any, proc *config.Procedure) string {
 	if g.o.DueAt == nil || proc == nil {
 		return ""
 	}
-	if ch, _ := data["channel"].(string); ch == "online" {
+	if ch, _ := data["channel"].(string); ch == router.ChannelOnline {
 		return ""
 	}
 	s, _ := data["received_at"].(string)

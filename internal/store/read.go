@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -489,13 +490,12 @@ func (s *Store) Stats(ctx context.Context, q StatsQuery) ([]router.StatRow, erro
 	// Sorted here, byte-wise as the router does: the database's collation
 	// may differ.
 	slices.SortFunc(out, func(a, b router.StatRow) int {
-		if c := strings.Compare(a.Procedure, b.Procedure); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Agency, b.Agency); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Role, b.Role)
+		return rowOrder(a.Procedure, a.Agency, a.Role, b.Procedure, b.Agency, b.Role)
 	})
 	return out, nil
+}
+
+// rowOrder orders report rows byte-wise by procedure, agency and role.
+func rowOrder(ap, aa, ar, bp, ba, br string) int {
+	return cmp.Or(strings.Compare(ap, bp), strings.Compare(aa, ba), strings.Compare(ar, br))
 }

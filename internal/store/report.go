@@ -182,13 +182,7 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 	}
 	// Byte-wise, as Stats: the database's collation may differ.
 	slices.SortFunc(out, func(a, b ReportRow) int {
-		if c := strings.Compare(a.Procedure, b.Procedure); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Agency, b.Agency); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Role, b.Role)
+		return rowOrder(a.Procedure, a.Agency, a.Role, b.Procedure, b.Agency, b.Role)
 	})
 	return out, nil
 }
